@@ -1,0 +1,56 @@
+"""Settings from environment variables (prefix XIAOQI_), validated once at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIAOQI_", env_file=".env", extra="ignore")
+
+    # Unset: xiaoqi runs its own embedded PostgreSQL in `pgdata_dir` (see service/embedded_pg.py).
+    database_url: str | None = None
+    var_dir: Path = REPO_ROOT / "var"
+    pgdata_dir: Path | None = None
+    index_dir: Path | None = None
+
+    mode: Literal["demo", "production", "test"] = "production"
+    # Signs session cookies. Required outside demo/test mode (no secret has a default there).
+    secret_key: str | None = None
+
+    encoder: str | None = None  # sentence-transformers name/path; None = offline default
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=10, ge=1)
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+    # Policy quotas (seed 004): each leading industry 5–10 schools, each school 2–3 industries.
+    quota_industries_per_school: int = Field(default=3, ge=1)
+    quota_schools_per_industry: int = Field(default=10, ge=1)
+    exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
+
+    @model_validator(mode="after")
+    def _secrets_outside_demo(self) -> Settings:
+        if self.mode == "production" and self.secret_key is None:
+            # Only the web session signer needs it; the CLI works without. Checked at app start.
+            pass
+        return self
+
+    @property
+    def pgdata(self) -> Path:
+        return self.pgdata_dir or self.var_dir / "pgdata"
+
+    @property
+    def indexes(self) -> Path:
+        return self.index_dir or self.var_dir / "indexes"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

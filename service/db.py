@@ -1,0 +1,96 @@
+"""Connections, the pool and migrations."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from service.config import Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The configured server, or the embedded one (started or reused) when none is configured."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    from service.embedded_pg import ensure_server
+
+    return ensure_server(settings.pgdata).uri
+
+
+def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
+    return psycopg.connect(url or database_url(), row_factory=dict_row, **kwargs)  # type: ignore[arg-type]
+
+
+def make_pool(url: str, settings: Settings | None = None) -> ConnectionPool:
+    settings = settings or get_settings()
+    timeout = settings.statement_timeout_ms
+
+    def configure(conn: psycopg.Connection) -> None:
+        conn.execute(f"SET statement_timeout = {int(timeout)}")
+        conn.commit()
+
+    return ConnectionPool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        kwargs={"row_factory": dict_row},
+        configure=configure,
+        open=True,
+    )
+
+
+@contextmanager
+def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    """One transaction: commit on success, roll back on any exception."""
+    with pool.connection() as conn, conn.transaction():
+        yield conn
+
+
+def migration_files() -> list[Path]:
+    return sorted(MIGRATIONS_DIR.glob("*.sql"))
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply pending migrations in order; each in its own transaction, recorded with a checksum."""
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+               name text PRIMARY KEY, checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    conn.commit()
+    # One migrator at a time (tests and the server may start together).
+    conn.execute("SELECT pg_advisory_lock(727100)")
+    try:
+        done = {r[0] if isinstance(r, tuple) else r["name"]: r for r in
+                conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()}
+        applied: list[str] = []
+        for path in migration_files():
+            sql = path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
+            if path.name in done:
+                row = done[path.name]
+                old = row[1] if isinstance(row, tuple) else row["checksum"]
+                if old != checksum:
+                    raise RuntimeError(f"migration {path.name} changed after it was applied")
+                continue
+            with conn.transaction():
+                conn.execute(sql)  # type: ignore[arg-type]
+                conn.execute(
+                    "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
+                    (path.name, checksum),
+                )
+            applied.append(path.name)
+        conn.commit()
+        return applied
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(727100)")
+        conn.commit()
