@@ -75,7 +75,7 @@ CREATE INDEX schools_region_idx ON schools (region_id);
 CREATE TABLE programmes (
     id          serial PRIMARY KEY,
     school_id   int NOT NULL REFERENCES schools(id) ON DELETE CASCADE,
-    major_code  text NOT NULL CHECK (major_code ~ '^[0-9]{6}[TK]{0,2}$'),
+    major_code  text NOT NULL CHECK (major_code ~ '^[0-9]{6,7}[TK]{0,2}$'),
     name        text NOT NULL,
     level       text NOT NULL CHECK (level IN ('本科', '职教本科', '高职专科', '中职')),
     description text NOT NULL DEFAULT '',
