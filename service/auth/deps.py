@@ -1,0 +1,112 @@
+"""FastAPI dependencies and scope helpers other domains use.
+
+    user: CurrentUser            # User | None (anonymous); also sets request.state.user
+    user: RequiredUser           # 401 when anonymous
+    user = Depends(require_roles("province_admin", "reviewer"))   # 401 / 403
+    region_scope(user)           # region path prefix the user is limited to (None = province)
+    in_scope(user, region_path)  # may the user see / act on something in this region?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+
+from service.auth import service as auth
+from service.auth.schemas import ROLES, User
+from service.deps import get_conn
+from service.errors import Forbidden, Unauthorized
+
+# Matches no region path: the scope of a non-admin account that has lost its region.
+NO_REGION = "-"
+
+
+def credentials(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple[str, str] | None:
+    """('bearer', token) from the Authorization header, else ('session', cookie), else None."""
+    authz = headers.get("authorization", "")
+    scheme, _, value = authz.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return "bearer", value.strip()
+    cookie = cookies.get(auth.SESSION_COOKIE)
+    if cookie:
+        return "session", cookie
+    return None
+
+
+def resolve(pool: Any, creds: tuple[str, str] | None) -> User | None:
+    """Look the credentials up (one indexed query); None for anonymous or unknown ones."""
+    if creds is None:
+        return None
+    kind, secret = creds
+    if len(secret) > 512:
+        return None
+    with pool.connection() as conn:
+        if kind == "bearer":
+            return auth.user_for_token(conn, secret)
+        return auth.user_for_session(conn, secret)
+
+
+def current_user(request: Request) -> User | None:
+    """The caller, or None when anonymous. Uses what the middleware resolved when installed."""
+    state = request.scope.setdefault("state", {})
+    if "user" not in state:
+        creds = credentials(request.headers, request.cookies)
+        state["user"] = resolve(request.app.state.pool, creds)
+        state["auth_failed"] = creds is not None and state["user"] is None
+    user: User | None = state["user"]
+    return user
+
+
+def require_user(request: Request, user: User | None = Depends(current_user)) -> User:
+    if user is None:
+        if request.scope.get("state", {}).get("auth_failed"):
+            raise Unauthorized("登录已过期或令牌无效，请重新登录 (invalid_credentials)")
+        raise Unauthorized("请先登录 (login_required)")
+    return user
+
+
+def require_roles(*roles: str) -> Callable[..., User]:
+    """A dependency admitting only the given roles: 401 when anonymous, 403 for other roles."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    def dependency(user: User = Depends(require_user)) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"此操作需要以下角色之一：{'、'.join(roles)} (role_forbidden)")
+        return user
+
+    return dependency
+
+
+CurrentUser = Annotated[User | None, Depends(current_user)]
+RequiredUser = Annotated[User, Depends(require_user)]
+
+
+def region_scope(user: User) -> str | None:
+    """The region path prefix the user is limited to; None = the whole province (admin)."""
+    if user.role == "province_admin":
+        return None
+    return user.region_path or NO_REGION
+
+
+def in_scope(user: User, region_path: str | None) -> bool:
+    scope = region_scope(user)
+    if scope is None:
+        return True
+    if region_path is None:
+        return False
+    return region_path == scope or region_path.startswith(scope + ".")
+
+
+def _tx(request: Request) -> Iterator[psycopg.Connection]:
+    yield from get_conn(request)
+
+
+# Like service.deps.Conn, but the transaction commits BEFORE the response is sent: FastAPI runs
+# the exit code of a yield dependency after sending the response unless scope="function", so a
+# client could otherwise see 200 before its write is durable (or visible to its next request).
+TxConn = Annotated[psycopg.Connection, Depends(_tx, scope="function")]

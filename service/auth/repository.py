@@ -1,0 +1,159 @@
+"""SQL for users, sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from service.auth.schemas import User
+
+Row = dict[str, Any]
+
+
+def _one(conn: psycopg.Connection, query: Any, params: Any = None) -> Row | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchone()
+
+
+def _all(conn: psycopg.Connection, query: Any, params: Any = None) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+_USER_COLUMNS = """
+    u.id, u.username, u.display_name, u.role, u.region_id, u.school_id, u.enterprise_id,
+    u.password_hash, u.active,
+    g.code AS region_code, g.name AS region_name, g.path AS region_path"""
+
+# A user's region: its own, else that of its school or enterprise.
+_USER_FROM = """
+    FROM users u
+    LEFT JOIN schools s ON s.id = u.school_id
+    LEFT JOIN enterprises e ON e.id = u.enterprise_id
+    LEFT JOIN regions g ON g.id = coalesce(u.region_id, s.region_id, e.region_id)"""
+
+
+def to_user(row: Row) -> User:
+    return User(
+        id=row["id"], username=row["username"], display_name=row["display_name"],
+        role=row["role"], region_id=row["region_id"], region_code=row["region_code"],
+        region_name=row["region_name"], region_path=row["region_path"],
+        school_id=row["school_id"], enterprise_id=row["enterprise_id"],
+    )
+
+
+def user_by_username(conn: psycopg.Connection, username: str) -> Row | None:
+    return _one(
+        conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.username = %s", (username,)
+    )
+
+
+def user_by_id(conn: psycopg.Connection, user_id: int) -> Row | None:
+    return _one(
+        conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.id = %s", (user_id,)
+    )
+
+
+def user_by_session(conn: psycopg.Connection, session_hash: str) -> Row | None:
+    return _one(
+        conn, f"""SELECT {_USER_COLUMNS} {_USER_FROM}
+            JOIN sessions x ON x.user_id = u.id
+            WHERE x.id = %s AND x.expires_at > now() AND u.active""",
+        (session_hash,),
+    )
+
+
+def user_by_token(conn: psycopg.Connection, token_hash: str) -> Row | None:
+    return _one(
+        conn, f"""SELECT {_USER_COLUMNS} {_USER_FROM}
+            JOIN api_tokens t ON t.user_id = u.id
+            WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.active""",
+        (token_hash,),
+    )
+
+
+def insert_user(
+    conn: psycopg.Connection, *, username: str, display_name: str, password_hash: str,
+    role: str, region_id: int | None, school_id: int | None, enterprise_id: int | None,
+) -> int:
+    row = _one(
+        conn, """INSERT INTO users (username, display_name, password_hash, role, region_id,
+                              school_id, enterprise_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (username, display_name, password_hash, role, region_id, school_id, enterprise_id),
+    )
+    assert row is not None
+    return int(row["id"])
+
+
+def set_password_hash(conn: psycopg.Connection, user_id: int, password_hash: str) -> None:
+    conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id))
+
+
+def region_id_by_code(conn: psycopg.Connection, code: str) -> int | None:
+    row = _one(conn, "SELECT id FROM regions WHERE code = %s", (code,))
+    return None if row is None else int(row["id"])
+
+
+def school_id_by_code(conn: psycopg.Connection, code: str) -> int | None:
+    row = _one(conn, "SELECT id FROM schools WHERE code = %s", (code,))
+    return None if row is None else int(row["id"])
+
+
+def enterprise_id_by_credit_code(conn: psycopg.Connection, code: str) -> int | None:
+    row = _one(conn, "SELECT id FROM enterprises WHERE credit_code = %s", (code,))
+    return None if row is None else int(row["id"])
+
+
+def insert_session(
+    conn: psycopg.Connection, session_hash: str, user_id: int, expires_at: datetime
+) -> None:
+    conn.execute(
+        "INSERT INTO sessions (id, user_id, expires_at) VALUES (%s, %s, %s)",
+        (session_hash, user_id, expires_at),
+    )
+
+
+def delete_session(conn: psycopg.Connection, session_hash: str) -> int | None:
+    """Delete a session; returns its user id (None when there was none)."""
+    row = _one(
+        conn, "DELETE FROM sessions WHERE id = %s RETURNING user_id", (session_hash,)
+    )
+    return None if row is None else int(row["user_id"])
+
+
+def delete_expired_sessions(conn: psycopg.Connection, user_id: int) -> None:
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = %s AND expires_at <= now()", (user_id,)
+    )
+
+
+def insert_token(
+    conn: psycopg.Connection, user_id: int, token_hash: str, name: str
+) -> Row:
+    row = _one(
+        conn, """INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, %s)
+           RETURNING id, name, created_at""",
+        (user_id, token_hash, name),
+    )
+    assert row is not None
+    return row
+
+
+def revoke_token(conn: psycopg.Connection, user_id: int, token_id: int) -> bool:
+    row = _one(
+        conn, """UPDATE api_tokens SET revoked_at = now()
+           WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id""",
+        (token_id, user_id),
+    )
+    return row is not None
+
+
+def list_tokens(conn: psycopg.Connection, user_id: int) -> list[Row]:
+    return _all(
+        conn, "SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = %s"
+        " ORDER BY id",
+        (user_id,),
+    )
