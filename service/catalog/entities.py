@@ -1,0 +1,62 @@
+"""The catalogue's entities: each one binds a URL, its table's SQL, its schemas and its checks.
+Adding an entity is one entry here (plus its schemas and TableSpec)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from service.catalog import checks
+from service.catalog import schemas as s
+from service.catalog import tables as t
+from service.catalog.checks import Check
+from service.catalog.tables import TableSpec
+
+
+@dataclass(frozen=True)
+class Entity:
+    path: str  # URL segment under /v1
+    entity_type: str  # audit entity_type; the party type in partnerships where it is one
+    label: str  # what it is called in messages
+    spec: TableSpec
+    filters: type[s.ListParams]
+    out: type[BaseModel]
+    create: type[BaseModel] | None = None  # None: read-only
+    update: type[BaseModel] | None = None
+    contacts: tuple[str, ...] = ()  # columns hidden from anonymous readers
+    check: Check | None = None
+    region_field: bool = False  # the Create body names its region by code (`region`)
+
+
+REGIONS = Entity("regions", "region", "行政区划", t.REGIONS, s.RegionFilters, s.RegionOut)
+AUDIT_LOG = Entity("audit-log", "audit", "审计记录", t.AUDIT_LOG, s.AuditFilters, s.AuditOut)
+
+WRITABLE: tuple[Entity, ...] = (
+    Entity("bureaus", "bureau", "教育行政部门", t.BUREAUS, s.BureauFilters, s.BureauOut,
+           s.BureauCreate, s.BureauUpdate, contacts=("contact_name", "contact_phone"),
+           region_field=True),
+    Entity("parks", "park", "产业园区", t.PARKS, s.ParkFilters, s.ParkOut,
+           s.ParkCreate, s.ParkUpdate, region_field=True),
+    Entity("schools", "school", "学校", t.SCHOOLS, s.SchoolFilters, s.SchoolOut,
+           s.SchoolCreate, s.SchoolUpdate, contacts=("contact_name", "contact_phone"),
+           region_field=True),
+    Entity("programmes", "programme", "专业", t.PROGRAMMES, s.ProgrammeFilters, s.ProgrammeOut,
+           s.ProgrammeCreate, s.ProgrammeUpdate, check=checks.programme),
+    Entity("enterprises", "enterprise", "企业", t.ENTERPRISES, s.EnterpriseFilters,
+           s.EnterpriseOut, s.EnterpriseCreate, s.EnterpriseUpdate,
+           contacts=("contact_name", "contact_phone"), check=checks.enterprise,
+           region_field=True),
+    Entity("needs", "need", "需求", t.NEEDS, s.NeedFilters, s.NeedOut,
+           s.NeedCreate, s.NeedUpdate),
+    Entity("mentors", "mentor", "导师", t.MENTORS, s.MentorFilters, s.MentorOut,
+           s.MentorCreate, s.MentorUpdate, contacts=("contact_email",), check=checks.mentor),
+    Entity("practice-bases", "practice_base", "实践基地", t.PRACTICE_BASES,
+           s.PracticeBaseFilters, s.PracticeBaseOut, s.PracticeBaseCreate, s.PracticeBaseUpdate,
+           check=checks.practice_base, region_field=True),
+    Entity("partnerships", "partnership", "合作关系", t.PARTNERSHIPS, s.PartnershipFilters,
+           s.PartnershipOut, s.PartnershipCreate, s.PartnershipUpdate, check=checks.partnership),
+)
+
+BY_TYPE: dict[str, Entity] = {e.entity_type: e for e in (REGIONS, *WRITABLE)}
+CONTACT_FIELDS = frozenset(c for e in WRITABLE for c in e.contacts)

@@ -1,0 +1,88 @@
+"""HTTP routes of the catalogue: one factory builds list / get / create / update / delete for each
+entity in entities.py; regions and the audit log are read-only.
+
+No `from __future__ import annotations` here: the handlers' annotations name per-entity models
+held in local variables, and FastAPI must see them as objects, not strings.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from service.catalog import service as catalog
+from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
+from service.catalog.schemas import INT4_MAX, Page
+from service.deps import Conn
+
+RowId = Annotated[int, Path(ge=1, le=INT4_MAX, description="编号")]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "不存在"}, 409: {"description": "冲突"}, 422: {"description": "输入有误"},
+}
+
+
+def _shown(request: Request, row: dict[str, Any]) -> dict[str, Any]:
+    return catalog.present(row, contacts=catalog.can_see_contacts(request))
+
+
+def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True) -> None:
+    filters, out = entity.filters, entity.out
+
+    # exclude_unset: hidden contact fields are left out of the answer, not sent as null.
+    @router.get(f"/{entity.path}", response_model=Page[out],  # type: ignore[valid-type]
+                response_model_exclude_unset=True, name=f"list_{entity.entity_type}",
+                summary=f"{entity.label}列表", responses=RESPONSES)
+    def list_rows(request: Request, conn: Conn, params: Annotated[filters, Query()]) -> Any:  # type: ignore[valid-type]
+        page = catalog.list_page(conn, entity, params)
+        page["items"] = [_shown(request, r) for r in page["items"]]
+        return page
+
+    if not with_get:
+        return
+
+    @router.get(f"/{entity.path}/{{row_id}}", response_model=out,
+                response_model_exclude_unset=True, name=f"get_{entity.entity_type}",
+                summary=f"{entity.label}详情", responses=RESPONSES)
+    def get_row(request: Request, conn: Conn, row_id: RowId) -> Any:
+        return _shown(request, catalog.get(conn, entity, row_id))
+
+
+def write_routes(router: APIRouter, entity: Entity) -> None:
+    create, update, out = entity.create, entity.update, entity.out
+    assert create is not None and update is not None
+
+    @router.post(f"/{entity.path}", response_model=out, status_code=201,
+                 response_model_exclude_unset=True, name=f"create_{entity.entity_type}",
+                 summary=f"新建{entity.label}", responses=RESPONSES)
+    def create_row(request: Request, conn: Conn, body: create) -> Any:  # type: ignore[valid-type]
+        row = catalog.create(conn, entity, body, actor=catalog.actor_id(request))
+        return _shown(request, row)
+
+    @router.patch(f"/{entity.path}/{{row_id}}", response_model=out,
+                  response_model_exclude_unset=True, name=f"update_{entity.entity_type}",
+                  summary=f"修改{entity.label}（只改给出的字段）", responses=RESPONSES)
+    def update_row(request: Request, conn: Conn, row_id: RowId, body: update) -> Any:  # type: ignore[valid-type]
+        row = catalog.update(conn, entity, row_id, body, actor=catalog.actor_id(request))
+        return _shown(request, row)
+
+    @router.delete(f"/{entity.path}/{{row_id}}", status_code=204,
+                   name=f"delete_{entity.entity_type}", summary=f"删除{entity.label}", responses=RESPONSES)
+    def delete_row(
+        request: Request, conn: Conn, row_id: RowId,
+        force: Annotated[bool, Query(description="一并删除（或解除）其下属记录")] = False,
+    ) -> Response:
+        catalog.delete(conn, entity, row_id, force=force, actor=catalog.actor_id(request))
+        return Response(status_code=204)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["catalogue 目录"])
+    read_routes(router, REGIONS)
+    for entity in WRITABLE:
+        read_routes(router, entity)
+        write_routes(router, entity)
+    # Open for now; auth will restrict it to administrators.
+    read_routes(router, AUDIT_LOG, with_get=False)
+    return router
+
+
+router = build_router()

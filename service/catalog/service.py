@@ -1,0 +1,208 @@
+"""Catalogue use cases over any Entity: list, get, create, update, delete — validated, audited,
+inside the request's transaction (never committed here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi import Request
+from pydantic import BaseModel
+
+from service import audit
+from service.catalog import repository as repo
+from service.catalog.checks import PARTY_LABELS, problem
+from service.catalog.entities import CONTACT_FIELDS, Entity
+from service.catalog.schemas import PARTY_TYPES, ListParams
+from service.errors import Conflict, InvalidInput, NotFound
+
+REGION_FILTERS = ("region", "within", "parent")  # filters given as a region code
+MAX_SORT_KEYS = 4
+
+
+def can_see_contacts(request: Request) -> bool:
+    """The one place that decides who may read contact names, phones and e-mails."""
+    return getattr(request.state, "user", None) is not None
+
+
+def actor_id(request: Request) -> int | None:
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return None
+    value = user.get("id") if isinstance(user, dict) else getattr(user, "id", None)
+    return int(value) if value is not None else None
+
+
+def present(row: repo.Row, *, contacts: bool) -> repo.Row:
+    """A row as the reader may see it. Audit snapshots are cleaned the same way."""
+    if contacts:
+        return row
+    shown = {k: v for k, v in row.items() if k not in CONTACT_FIELDS}
+    for key in ("before", "after"):
+        if isinstance(shown.get(key), dict):
+            shown[key] = {k: v for k, v in shown[key].items() if k not in CONTACT_FIELDS}
+    return shown
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def parse_sort(entity: Entity, text: str | None) -> list[repo.SortKey]:
+    spec = entity.spec
+    keys: list[repo.SortKey] = []
+    for raw in (text or spec.default_sort).split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part[1:] if descending or part.startswith("+") else part
+        if name not in spec.sort_keys:
+            raise InvalidInput(
+                f"不支持按「{name}」排序",
+                errors=[problem("sort", f"可用的排序字段：{', '.join(spec.sort_keys)}")],
+            )
+        if all(k.name != name for k in keys):
+            keys.append(repo.SortKey(name, descending))
+    if len(keys) > MAX_SORT_KEYS:
+        raise InvalidInput(f"排序字段最多 {MAX_SORT_KEYS} 个",
+                           errors=[problem("sort", "排序字段过多")])
+    if all(k.name != "id" for k in keys):
+        keys.append(repo.SortKey("id", False))  # a total order, so pages never overlap
+    return keys
+
+
+def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> dict[str, Any]:
+    sort = parse_sort(entity, params.sort)
+    filters = params.model_dump(exclude_none=True, exclude=set(ListParams.model_fields))
+    for name in REGION_FILTERS:
+        if name in filters:
+            filters[name] = _region(conn, filters[name], name)["path"]
+    result = repo.list_rows(
+        conn, entity.spec, filters=filters, sort=sort, limit=params.limit, offset=params.offset,
+        with_total=params.with_total,
+    )
+    return {"items": result.rows, "total": result.total, "limit": params.limit,
+            "offset": params.offset}
+
+
+def get(conn: psycopg.Connection, entity: Entity, row_id: int, *, lock: bool = False) -> repo.Row:
+    row = repo.get_row(conn, entity.spec, row_id, lock=lock)
+    if row is None:
+        raise NotFound(f"{entity.label} {row_id} 不存在")
+    return row
+
+
+def _region(conn: psycopg.Connection, code: str, column: str) -> repo.Row:
+    region = repo.region_by_code(conn, code)
+    if region is None:
+        raise InvalidInput(f"行政区划代码 {code} 不存在",
+                           errors=[problem(column, f"未知的行政区划代码 {code}")])
+    return region
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def _prepare(
+    conn: psycopg.Connection, entity: Entity, values: dict[str, Any], before: repo.Row | None
+) -> dict[str, Any]:
+    """API values → column values, checked; raises InvalidInput listing every problem found."""
+    problems: list[dict[str, Any]] = []
+    if entity.region_field and "region" in values:
+        code = values.pop("region")
+        region = repo.region_by_code(conn, code)
+        if region is None:
+            problems.append(problem("region", f"未知的行政区划代码 {code}"))
+        else:
+            values["region_id"] = region["id"]
+    if entity.check is not None:
+        values = entity.check(conn, values, before, problems)
+    for fk in entity.spec.fks:
+        value = values.get(fk.column)
+        if fk.column == "region_id":
+            continue  # resolved from the code above
+        if value is not None and not repo.exists(conn, fk.table, value):
+            problems.append(problem(fk.column, f"{fk.label} {value} 不存在"))
+    if problems:
+        raise InvalidInput(f"{entity.label}数据有误：" + "；".join(p["reason"] for p in problems),
+                           errors=problems)
+    unknown = set(values) - set(entity.spec.writable)
+    assert not unknown, f"{entity.entity_type}: not writable {unknown}"  # a schema/spec mismatch
+    return values
+
+
+def _unique_conflict(entity: Entity, exc: psycopg.errors.UniqueViolation) -> Conflict:
+    what = entity.spec.unique_fields.get(exc.diag.constraint_name or "", "唯一字段")
+    detail = exc.diag.message_detail or ""
+    return Conflict(f"{entity.label}的{what}已存在，不能重复" + (f"（{detail}）" if detail else ""))
+
+
+def create(
+    conn: psycopg.Connection, entity: Entity, body: BaseModel, *, actor: int | None
+) -> repo.Row:
+    values = _prepare(conn, entity, body.model_dump(), None)
+    try:
+        row_id = repo.insert_row(conn, entity.spec, values)
+    except psycopg.errors.UniqueViolation as exc:
+        raise _unique_conflict(entity, exc) from None
+    row = get(conn, entity, row_id)
+    audit.record(conn, actor_id=actor, action="create", entity_type=entity.entity_type,
+                 entity_id=row_id, after=row)
+    return row
+
+
+def update(
+    conn: psycopg.Connection, entity: Entity, row_id: int, body: BaseModel, *, actor: int | None
+) -> repo.Row:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("请求体中没有要修改的字段",
+                           errors=[problem("body", "至少提供一个要修改的字段")])
+    before = get(conn, entity, row_id, lock=True)
+    values = _prepare(conn, entity, changes, before)
+    try:
+        repo.update_row(conn, entity.spec, row_id, values)
+    except psycopg.errors.UniqueViolation as exc:
+        raise _unique_conflict(entity, exc) from None
+    after = get(conn, entity, row_id)
+    audit.record(conn, actor_id=actor, action="update", entity_type=entity.entity_type,
+                 entity_id=row_id, before=before, after=after)
+    return after
+
+
+def delete(
+    conn: psycopg.Connection, entity: Entity, row_id: int, *, force: bool, actor: int | None
+) -> repo.Row:
+    before = get(conn, entity, row_id, lock=True)
+    parties: list[tuple[str, list[int]]] = []
+    if entity.entity_type in PARTY_TYPES:
+        parties.append((entity.entity_type, [row_id]))
+    attached: list[str] = []
+    for dep in entity.spec.dependents:
+        if dep.party_type:
+            ids = repo.ids_referencing(conn, dep.table, dep.column, row_id)
+            parties.append((dep.party_type, ids))
+            n = len(ids)
+        else:
+            n = repo.count_referencing(conn, dep.table, dep.column, row_id)
+        if n and dep.blocking:
+            raise Conflict(f"{entity.label} {row_id} 仍被 {n} {dep.label}引用，不能删除")
+        if n:
+            attached.append(f"{n} {dep.label}")
+    links = repo.partnerships_of(conn, parties)
+    if links:
+        shown = "、".join(
+            f"{r['id']}（{PARTY_LABELS[r['a_type']]}{r['a_id']}–{PARTY_LABELS[r['b_type']]}"
+            f"{r['b_id']}）" for r in links[:5])
+        raise Conflict(f"{entity.label} {row_id} 或其下属记录仍有合作关系：{shown}；"
+                       "请先删除这些合作关系")
+    if attached and not force:
+        raise Conflict(f"{entity.label} {row_id} 仍关联 {'、'.join(attached)}；"
+                       "确认一并处理请加参数 force=true")
+    try:
+        repo.delete_row(conn, entity.spec, row_id)
+    except psycopg.errors.ForeignKeyViolation:
+        raise Conflict(f"{entity.label} {row_id} 仍被其他记录引用，不能删除") from None
+    audit.record(conn, actor_id=actor, action="delete", entity_type=entity.entity_type,
+                 entity_id=row_id, before=before)
+    return before

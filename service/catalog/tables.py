@@ -1,0 +1,339 @@
+"""The SQL side of each catalogue table: what a row looks like when read (joins), which columns a
+client may write, how each list filter and sort key is expressed. repository.py runs these.
+
+Every query aliases the main table as `t`; filters only refer to `t`, so the count query needs
+no joins. Filter values always travel as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import sql
+
+Fragment = tuple[sql.Composable, list[Any]]
+FilterSQL = Callable[[Any], Fragment]
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    table: str
+    label: str  # what the referenced row is called in messages (学校, 企业 …)
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """Rows of another table that hang off this one (deleted or unlinked along with it)."""
+
+    table: str
+    column: str
+    label: str
+    party_type: str | None = None  # set if such rows can be partnership parties
+    blocking: bool = False  # True: the reference cannot be forced away (no cascade in the schema)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    table: str
+    select: sql.Composable  # SELECT … FROM <table> t [JOIN …]
+    filters: Mapping[str, FilterSQL]
+    sort_keys: Mapping[str, sql.Composable]
+    default_sort: str = "id"
+    writable: tuple[str, ...] = ()
+    nullable_sort: frozenset[str] = frozenset()
+    fks: tuple[ForeignKey, ...] = ()
+    dependents: tuple[Dependent, ...] = ()
+    # unique constraint name → the field a client sees, for 409 messages
+    unique_fields: Mapping[str, str] = field(default_factory=dict)
+    has_updated_at: bool = True
+
+
+def col(name: str) -> sql.Composable:
+    return sql.Identifier("t", name)
+
+
+def eq(column: str) -> FilterSQL:
+    return lambda v: (sql.SQL("{} = %s").format(col(column)), [v])
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column: str) -> FilterSQL:
+    # ILIKE '%q%' can use the trigram index where one exists (enterprises.name).
+    return lambda v: (sql.SQL("{} ILIKE %s").format(col(column)), [f"%{escape_like(v)}%"])
+
+
+def starts_with(column: str) -> FilterSQL:
+    return lambda v: (sql.SQL("{} LIKE %s").format(col(column)), [f"{escape_like(v)}%"])
+
+
+def array_has(column: str) -> FilterSQL:
+    return lambda v: (sql.SQL("{} @> ARRAY[%s]::text[]").format(col(column)), [v])
+
+
+def array_prefix(column: str) -> FilterSQL:
+    """Any element starts with the code: industry 39 matches 39, 391, 3911."""
+    return lambda v: (
+        sql.SQL("EXISTS (SELECT 1 FROM unnest({}) AS c WHERE c LIKE %s)").format(col(column)),
+        [f"{escape_like(v)}%"],
+    )
+
+
+def in_region(column: str = "region_id") -> FilterSQL:
+    """The value is a region path (resolved from the code by the service): the region and below.
+    Codes are fixed-width, so a plain prefix cannot match a sibling."""
+    return lambda path: (
+        sql.SQL("{} IN (SELECT id FROM regions WHERE path LIKE %s)").format(col(column)),
+        [f"{path}%"],
+    )
+
+
+def via_region(column: str, table: str) -> FilterSQL:
+    """Region of a referenced row (a programme's school, a need's enterprise)."""
+    return lambda path: (
+        sql.SQL(
+            "{} IN (SELECT x.id FROM {} x JOIN regions r ON r.id = x.region_id"
+            " WHERE r.path LIKE %s)"
+        ).format(col(column), sql.Identifier(table)),
+        [f"{path}%"],
+    )
+
+
+def _party(value: str) -> Fragment:
+    ptype, _, pid = value.partition(":")
+    return (
+        sql.SQL("((t.a_type = %s AND t.a_id = %s) OR (t.b_type = %s AND t.b_id = %s))"),
+        [ptype, int(pid), ptype, int(pid)],
+    )
+
+
+def _party_type(value: str) -> Fragment:
+    return sql.SQL("(t.a_type = %s OR t.b_type = %s)"), [value, value]
+
+
+def _host(value: str) -> Fragment:
+    htype, _, hid = value.partition(":")
+    return eq("host_enterprise_id" if htype == "enterprise" else "host_school_id")(int(hid))
+
+
+def sorts(*names: str, **exprs: sql.Composable) -> dict[str, sql.Composable]:
+    return {n: col(n) for n in names} | exprs
+
+
+STAMPS = ("id", "created_at", "updated_at")
+
+PARTY_TABLES: dict[str, str] = {
+    "bureau": "bureaus", "park": "parks", "school": "schools", "programme": "programmes",
+    "enterprise": "enterprises", "mentor": "mentors", "practice_base": "practice_bases",
+}
+
+
+def _party_name(side: str) -> sql.Composable:
+    branches = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN (SELECT x.name FROM {} x WHERE x.id = t.{})").format(
+            sql.Literal(ptype), sql.Identifier(table), sql.Identifier(f"{side}_id")
+        )
+        for ptype, table in PARTY_TABLES.items()
+    )
+    return sql.SQL("CASE t.{} {} END AS {}").format(
+        sql.Identifier(f"{side}_type"), branches, sql.Identifier(f"{side}_name")
+    )
+
+
+REGION_JOIN = "JOIN regions r ON r.id = t.region_id"
+REGION_COLS = "r.code AS region_code, r.name AS region_name"
+
+
+REGIONS = TableSpec(
+    table="regions",
+    select=sql.SQL(
+        "SELECT t.id, t.code, t.name, t.level, t.parent_id, p.code AS parent_code, t.path,"
+        " t.lat, t.lon FROM regions t LEFT JOIN regions p ON p.id = t.parent_id"
+    ),
+    filters={
+        "level": eq("level"),
+        "parent": lambda path: (
+            sql.SQL("t.parent_id = (SELECT id FROM regions WHERE path = %s)"), [path]
+        ),
+        "within": lambda path: (sql.SQL("t.path LIKE %s"), [f"{path}%"]),
+        "q": contains("name"),
+    },
+    sort_keys=sorts("id", "code", "name", "level", "path"),
+    has_updated_at=False,
+)
+
+BUREAUS = TableSpec(
+    table="bureaus",
+    select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM bureaus t {REGION_JOIN}"),
+    filters={"region": in_region(), "q": contains("name")},
+    sort_keys=sorts(*STAMPS, "name"),
+    writable=("name", "region_id", "contact_name", "contact_phone"),
+    fks=(ForeignKey("region_id", "regions", "行政区划"),),
+    unique_fields={"bureaus_name_key": "名称"},
+)
+
+PARKS = TableSpec(
+    table="parks",
+    select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM parks t {REGION_JOIN}"),
+    filters={
+        "region": in_region(), "industry": array_prefix("leading_industries"),
+        "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name"),
+    writable=("name", "region_id", "leading_industries", "description"),
+    fks=(ForeignKey("region_id", "regions", "行政区划"),),
+    # ON DELETE SET NULL: the enterprises stay, they just leave the park.
+    dependents=(Dependent("enterprises", "park_id", "家企业（将移出园区）"),),
+    unique_fields={"parks_name_key": "名称"},
+)
+
+SCHOOLS = TableSpec(
+    table="schools",
+    select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM schools t {REGION_JOIN}"),
+    filters={
+        "region": in_region(), "kind": eq("kind"), "tag": array_has("tags"),
+        "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name", "code", "kind"),
+    writable=("code", "name", "kind", "region_id", "tags", "description", "contact_name",
+              "contact_phone"),
+    fks=(ForeignKey("region_id", "regions", "行政区划"),),
+    dependents=(
+        Dependent("programmes", "school_id", "个专业", "programme"),
+        Dependent("mentors", "school_id", "位导师", "mentor"),
+        Dependent("practice_bases", "host_school_id", "个实践基地", "practice_base"),
+    ),
+    unique_fields={"schools_code_key": "院校代码", "schools_name_key": "名称"},
+)
+
+PROGRAMMES = TableSpec(
+    table="programmes",
+    select=sql.SQL(
+        "SELECT t.*, s.name AS school_name, r.code AS region_code, r.name AS region_name"
+        " FROM programmes t JOIN schools s ON s.id = t.school_id"
+        " JOIN regions r ON r.id = s.region_id"
+    ),
+    filters={
+        "school_id": eq("school_id"), "major_code": starts_with("major_code"),
+        "level": eq("level"), "region": via_region("school_id", "schools"),
+        "industry": array_prefix("industries"), "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name", "major_code", "capacity", "school_id"),
+    writable=("school_id", "major_code", "name", "level", "description", "industries",
+              "capacity"),
+    fks=(ForeignKey("school_id", "schools", "学校"),),
+    unique_fields={"programmes_school_id_major_code_key": "学校与专业代码"},
+)
+
+ENTERPRISES = TableSpec(
+    table="enterprises",
+    select=sql.SQL(
+        f"SELECT t.*, {REGION_COLS}, p.name AS park_name FROM enterprises t {REGION_JOIN}"
+        " LEFT JOIN parks p ON p.id = t.park_id"
+    ),
+    filters={
+        "region": in_region(), "industry": array_prefix("industry_codes"),
+        "park_id": eq("park_id"), "size": eq("size"), "status": eq("status"),
+        "credit_code": eq("credit_code"), "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name", "credit_code", "size"),
+    writable=("credit_code", "name", "industry_codes", "region_id", "park_id", "size",
+              "group_name", "description", "contact_name", "contact_phone", "status"),
+    fks=(ForeignKey("region_id", "regions", "行政区划"), ForeignKey("park_id", "parks", "园区")),
+    dependents=(
+        Dependent("needs", "enterprise_id", "条需求"),
+        Dependent("mentors", "enterprise_id", "位导师", "mentor"),
+        Dependent("practice_bases", "host_enterprise_id", "个实践基地", "practice_base"),
+    ),
+    unique_fields={"enterprises_credit_code_key": "统一社会信用代码"},
+)
+
+NEEDS = TableSpec(
+    table="needs",
+    select=sql.SQL(
+        "SELECT t.*, e.name AS enterprise_name FROM needs t"
+        " JOIN enterprises e ON e.id = t.enterprise_id"
+    ),
+    filters={
+        "enterprise_id": eq("enterprise_id"), "kind": eq("kind"), "status": eq("status"),
+        "region": via_region("enterprise_id", "enterprises"), "q": contains("title"),
+    },
+    sort_keys=sorts(*STAMPS, "title", "deadline", "headcount", "kind", "status"),
+    nullable_sort=frozenset({"deadline", "headcount"}),
+    writable=("enterprise_id", "kind", "title", "description", "headcount", "deadline", "status"),
+    fks=(ForeignKey("enterprise_id", "enterprises", "企业"),),
+    unique_fields={"needs_enterprise_id_title_key": "企业与需求标题"},
+)
+
+MENTORS = TableSpec(
+    table="mentors",
+    select=sql.SQL(
+        "SELECT t.*, s.name AS school_name, e.name AS enterprise_name FROM mentors t"
+        " LEFT JOIN schools s ON s.id = t.school_id"
+        " LEFT JOIN enterprises e ON e.id = t.enterprise_id"
+    ),
+    filters={
+        "kind": eq("kind"), "school_id": eq("school_id"), "enterprise_id": eq("enterprise_id"),
+        "field": array_has("fields"), "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name", "capacity", "kind"),
+    writable=("name", "kind", "school_id", "enterprise_id", "title", "fields", "description",
+              "capacity", "contact_email"),
+    fks=(ForeignKey("school_id", "schools", "学校"),
+         ForeignKey("enterprise_id", "enterprises", "企业")),
+    unique_fields={"mentors_natural_key": "姓名与所属单位"},
+)
+
+PRACTICE_BASES = TableSpec(
+    table="practice_bases",
+    select=sql.SQL(
+        f"SELECT t.*, {REGION_COLS}, coalesce(e.name, s.name) AS host_name"
+        f" FROM practice_bases t {REGION_JOIN}"
+        " LEFT JOIN enterprises e ON e.id = t.host_enterprise_id"
+        " LEFT JOIN schools s ON s.id = t.host_school_id"
+    ),
+    filters={
+        "region": in_region(), "host": _host, "field": array_has("fields"),
+        "q": contains("name"),
+    },
+    sort_keys=sorts(*STAMPS, "name", "slots_per_term"),
+    writable=("name", "host_enterprise_id", "host_school_id", "region_id", "fields",
+              "description", "slots_per_term"),
+    fks=(ForeignKey("region_id", "regions", "行政区划"),
+         ForeignKey("host_enterprise_id", "enterprises", "企业"),
+         ForeignKey("host_school_id", "schools", "学校")),
+    unique_fields={"practice_bases_name_key": "名称"},
+)
+
+PARTNERSHIPS = TableSpec(
+    table="partnerships",
+    select=sql.SQL("SELECT t.*, {}, {} FROM partnerships t").format(
+        _party_name("a"), _party_name("b")
+    ),
+    filters={
+        "party": _party, "party_type": _party_type, "status": eq("status"), "kind": eq("kind"),
+    },
+    sort_keys=sorts(*STAMPS, "since", "kind", "status"),
+    writable=("a_type", "a_id", "b_type", "b_id", "kind", "status", "since", "source",
+              "progress"),
+    # reviews.partnership_id has no ON DELETE: an approved pairing's record must stay.
+    dependents=(Dependent("reviews", "partnership_id", "条审核记录", blocking=True),),
+    unique_fields={"partnerships_one_active_pair": "双方进行中的合作关系"},
+)
+
+AUDIT_LOG = TableSpec(
+    table="audit_log",
+    select=sql.SQL("SELECT t.* FROM audit_log t"),
+    filters={
+        "entity_type": eq("entity_type"), "entity_id": eq("entity_id"), "action": eq("action"),
+        "actor_id": eq("actor_id"),
+    },
+    sort_keys=sorts("id", "at"),
+    default_sort="-id",
+    has_updated_at=False,
+)
