@@ -64,6 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_hooks = []
     install_handlers(app)
     _include_routers(app)
+    from service.auth.middleware import install as install_auth
+    from service.recommendations.router import load_engine
+
+    install_auth(app)
+    app.state.startup_hooks.append(load_engine)
 
     @app.get("/health", tags=["meta"])
     def health(request: Request) -> Any:

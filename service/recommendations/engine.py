@@ -1,0 +1,153 @@
+"""The recommendation engine's state: snapshots, retrieval indexes, the graph and the ranker.
+
+Loaded once (app lifespan) and kept current: every request compares the data versions in
+PostgreSQL (bumped by triggers on every write) with the ones it was built from and refreshes
+what moved — the partnership graph on any partnership change, a snapshot and its index when its
+table changed. Refreshes run under a lock; requests read the current objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from service.recommendations.hybrid import HybridIndex, open_hybrid_index
+from models import profiles
+from models.dedup import EnterpriseRecord, duplicate_clusters
+from models.encoder import Encoder, load_encoder
+from models.graph import PartnershipGraph
+from models.ranker import Ranker
+from service.recommendations import repository as repo
+from service.recommendations.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+# entity → (rows loader, profile text)
+SOURCES: dict[str, tuple[Callable[[psycopg.Connection], Any], Callable[[dict[str, Any]], str]]] = {
+    "enterprise": (repo.enterprises,
+                   lambda r: profiles.enterprise_text(r, r.get("need_texts") or [])),
+    "programme": (repo.programmes, profiles.programme_text),
+    "mentor": (repo.mentors, profiles.mentor_text),
+    "practice_base": (repo.practice_bases, profiles.practice_base_text),
+}
+# Which data versions a snapshot depends on (enterprise text includes its open needs, etc.).
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "enterprise": ("enterprise", "need", "park"),
+    "programme": ("programme", "school", "partnership"),
+    "mentor": ("mentor", "partnership", "school", "enterprise"),
+    "practice_base": ("practice_base", "partnership", "enterprise", "school"),
+}
+
+
+@dataclass
+class Candidates:
+    snapshot: Snapshot
+    index: HybridIndex
+    built_from: tuple[int, ...]
+
+
+@dataclass
+class Engine:
+    encoder: Encoder
+    index_dir: Path
+    ranker_dir: Path
+    candidates: dict[str, Candidates] = field(default_factory=dict)
+    graph: PartnershipGraph = field(default_factory=PartnershipGraph)
+    clusters: list[list[int]] = field(default_factory=list)
+    ranker: Ranker = field(default_factory=Ranker.default)
+    graph_from: tuple[int, ...] = ()
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _query_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, conn: psycopg.Connection, *, encoder_name: str | None, index_dir: Path,
+             ranker_dir: Path, progress: bool = False) -> Engine:
+        engine = cls(encoder=load_encoder(encoder_name), index_dir=index_dir,
+                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir))
+        engine.refresh(conn, progress=progress)
+        return engine
+
+    # ----------------------------------------------------------------- freshness
+    def refresh(self, conn: psycopg.Connection, *, progress: bool = False) -> dict[str, float]:
+        """Bring every part up to the database's data versions; returns seconds spent per part."""
+        versions = repo.data_versions(conn)
+        spent: dict[str, float] = {}
+        stale = [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
+                 != (self.candidates[e].built_from if e in self.candidates else None)]
+        graph_stamp = self._stamp(versions, ("partnership", "enterprise", "programme"))
+        if not stale and graph_stamp == self.graph_from:
+            return spent
+        with self._lock:
+            for entity in stale:
+                t0 = time.perf_counter()
+                self._load_candidates(conn, entity, versions, progress=progress)
+                spent[entity] = time.perf_counter() - t0
+            if graph_stamp != self.graph_from:
+                t0 = time.perf_counter()
+                self._load_graph(conn, graph_stamp)
+                spent["graph"] = time.perf_counter() - t0
+        return spent
+
+    @staticmethod
+    def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(versions.get(k, 0) for k in keys)
+
+    def _load_candidates(self, conn: psycopg.Connection, entity: str, versions: dict[str, int],
+                         *, progress: bool) -> None:
+        loader, text_of = SOURCES[entity]
+        snap = Snapshot.build(entity, loader(conn), text_of, version=versions.get(entity, 0))
+        stamp = self._stamp(versions, DEPENDS[entity])
+        index = open_hybrid_index(
+            self.index_dir / entity, entity=entity, ids=snap.ids, texts=snap.texts,
+            encoder=self.encoder, data_version=".".join(map(str, stamp)), progress=progress,
+        )
+        snap.texts = []  # the index keeps what it needs
+        self.candidates[entity] = Candidates(snapshot=snap, index=index, built_from=stamp)
+
+    def _load_graph(self, conn: psycopg.Connection, stamp: tuple[int, ...]) -> None:
+        records = [EnterpriseRecord(r["id"], r["name"], r["credit_code"], r["city"] or "")
+                   for r in repo.enterprise_clusters_source(conn)]
+        self.clusters = duplicate_clusters(records)
+        ent = self.candidates.get("enterprise")
+        groups: dict[int, str] = {}
+        industries: dict[int, list[str]] = {}
+        if ent is not None:
+            for row in ent.snapshot.rows:
+                if row.get("group_name"):
+                    groups[row["id"]] = row["group_name"]
+                industries[row["id"]] = row.get("industry_codes") or []
+        self.graph = PartnershipGraph.build(
+            repo.active_partnerships(conn), duplicate_clusters=self.clusters, groups=groups,
+            programmes=repo.programme_schools(conn), enterprise_industries=industries,
+            version=stamp[0],
+        )
+        self.graph_from = stamp
+
+    # ----------------------------------------------------------------- queries
+    def query_vector(self, text: str) -> np.ndarray:
+        """Encode a query once; stored subjects ask the same text again and again."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            return cached
+        vec = self.encoder.encode_queries([text])[0]
+        if len(self._query_cache) > 4096:
+            self._query_cache.clear()
+        self._query_cache[text] = vec
+        return vec
+
+    def versions(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder.id,
+            "ranker": self.ranker.version,
+            "indexes": {e: c.index.manifest_summary() for e, c in self.candidates.items()},
+            "graph": {"partnership_version": self.graph.version,
+                      "edges": self.graph.graph.number_of_edges()},
+        }

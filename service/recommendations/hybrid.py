@@ -1,0 +1,200 @@
+"""Online hybrid retrieval over one candidate type: dense (FAISS) + BM25, fused by RRF.
+
+Search honours a boolean mask over the snapshot (region scope, filters): small masked subsets
+are scored exactly from the stored vectors; large ones go through the ANN index and are
+filtered after. Vectors are cached on disk by (id, text hash) so a refresh re-encodes only rows
+whose profile text changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+from models.encoder import Encoder
+from models.text import tokenize
+
+RRF_K = 60
+EXACT_SUBSET = 20_000  # masked subsets up to this size are scored exactly
+ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below it exact
+
+
+@dataclass
+class Hit:
+    position: int
+    dense: float
+    bm25: float
+    fused: float
+    matched_terms: list[str]
+
+
+def _text_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+class HybridIndex:
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray, bm25: bm25s.BM25,
+                 manifest: dict[str, Any]) -> None:
+        self.ids = ids
+        self.vectors = vectors
+        self.bm25 = bm25
+        self.manifest = manifest
+        self.dense = self._dense_index(vectors)
+
+    @staticmethod
+    def _dense_index(vectors: np.ndarray) -> faiss.Index:
+        n, dim = vectors.shape
+        positions = np.arange(n, dtype=np.int64)
+        if n <= ANN_THRESHOLD:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        else:
+            nlist = int(min(4096, max(64, 4 * np.sqrt(n))))
+            quantizer = faiss.IndexFlatIP(dim)
+            ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            rng = np.random.default_rng(0)
+            sample = vectors[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
+            ivf.train(sample)
+            ivf.nprobe = 24
+            index = faiss.IndexIDMap2(ivf)
+        if n:
+            index.add_with_ids(vectors, positions)
+        return index
+
+    def manifest_summary(self) -> dict[str, Any]:
+        keys = ("entity", "encoder", "dim", "count", "data_version", "created_at", "dense_index")
+        return {k: self.manifest.get(k) for k in keys}
+
+    # ----------------------------------------------------------------- search
+    def _dense(self, q: np.ndarray, mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.ids)
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if mask is not None:
+            allowed = np.flatnonzero(mask)
+            if len(allowed) <= EXACT_SUBSET:
+                scores = self.vectors[allowed] @ q
+                top = _top(scores, k)
+                return allowed[top], scores[top]
+        want = k if mask is None else min(n, k * 8)
+        scores, pos = self.dense.search(q[None, :].astype(np.float32), want)
+        pos, scores = pos[0], scores[0]
+        keep = pos >= 0
+        if mask is not None:
+            keep &= mask[np.clip(pos, 0, n - 1)]
+        return pos[keep][:k], scores[keep][:k]
+
+    def _keyword(self, tokens: list[str], mask: np.ndarray | None, k: int
+                 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        vocab = self.bm25.vocab_dict
+        token_ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
+        n = len(self.ids)
+        if not token_ids or n == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), token_ids
+        s = self.bm25.scores
+        scores = np.zeros(n, dtype=np.float32)
+        for t in token_ids:
+            lo, hi = s["indptr"][t], s["indptr"][t + 1]
+            np.add.at(scores, s["indices"][lo:hi], s["data"][lo:hi])
+        if mask is not None:
+            scores[~mask] = 0.0
+        top = _top(scores, k)
+        top = top[scores[top] > 0]
+        return top, scores[top], token_ids
+
+    def search(self, qvec: np.ndarray, qtokens: list[str], *, mask: np.ndarray | None, k: int
+               ) -> list[Hit]:
+        dpos, dscore = self._dense(qvec, mask, k)
+        kpos, kscore, token_ids = self._keyword(qtokens, mask, k)
+        fused: dict[int, float] = {}
+        dense_of = dict(zip(dpos.tolist(), dscore.tolist(), strict=True))
+        bm25_of = dict(zip(kpos.tolist(), kscore.tolist(), strict=True))
+        for ranked in (dpos.tolist(), kpos.tolist()):
+            for r, p in enumerate(ranked):
+                fused[p] = fused.get(p, 0.0) + 1.0 / (RRF_K + r + 1)
+        order = sorted(fused, key=lambda p: -fused[p])[:k]
+        missing = [p for p in order if p not in dense_of]
+        if missing:  # keyword-only hits still get their true cosine as a feature
+            sims = self.vectors[missing] @ qvec
+            dense_of.update(zip(missing, sims.tolist(), strict=True))
+        terms = self._matched_terms(order, token_ids)
+        return [Hit(p, dense_of[p], bm25_of.get(p, 0.0), fused[p], terms.get(p, []))
+                for p in order]
+
+    def _matched_terms(self, positions: list[int], token_ids: list[int]) -> dict[int, list[str]]:
+        if not positions or not token_ids:
+            return {}
+        inv = {v: t for t, v in self.bm25.vocab_dict.items()}
+        s = self.bm25.scores
+        wanted = np.array(positions)
+        out: dict[int, list[str]] = {}
+        for t in token_ids:
+            docs = s["indices"][s["indptr"][t]:s["indptr"][t + 1]]
+            for p in wanted[np.isin(wanted, docs)].tolist():
+                out.setdefault(p, []).append(inv[t])
+        return out
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    if len(scores) <= k:
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part])]
+
+
+# --------------------------------------------------------------------------- build / load
+def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: list[str],
+                      encoder: Encoder, data_version: str, progress: bool = False) -> HybridIndex:
+    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    hashes = np.array([_text_hash(t) for t in texts], dtype="S8") if texts else np.zeros(0, "S8")
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    todo = np.ones(len(texts), dtype=bool)
+    manifest_path = directory / "manifest.json"
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if old.get("encoder") == encoder.id and old.get("dim") == encoder.dim:
+            cached = np.load(directory / "vectors.npz")
+            key = {(int(i), h): n for n, (i, h) in enumerate(zip(cached["ids"], cached["hashes"],
+                                                                   strict=True))}
+            for n, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist(), strict=True)):
+                hit = key.get((i, h))
+                if hit is not None:
+                    vectors[n] = cached["vectors"][hit]
+                    todo[n] = False
+    missing = np.flatnonzero(todo)
+    if len(missing):
+        vectors[missing] = _encode(encoder, [texts[i] for i in missing], entity, progress)
+    np.savez(directory / "vectors.npz", ids=ids, hashes=hashes, vectors=vectors)
+    bm25 = bm25s.BM25()
+    corpus = [tokenize(t) or [""] for t in texts]
+    if corpus:
+        bm25.index(corpus, show_progress=False)
+    else:
+        bm25.vocab_dict = {}
+        bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
+    manifest = {
+        "entity": entity, "encoder": encoder.id, "dim": encoder.dim, "count": len(ids),
+        "data_version": data_version, "created_at": datetime.now(UTC).isoformat(),
+        "reencoded": int(len(missing)),
+        "dense_index": "flat-ip" if len(ids) <= ANN_THRESHOLD else "ivf-flat",
+    }
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    return HybridIndex(ids, vectors, bm25, manifest)
+
+
+def _encode(encoder: Encoder, texts: list[str], entity: str, progress: bool) -> np.ndarray:
+    if not progress:
+        return encoder.encode_documents(texts)
+    from rich.progress import Progress
+
+    with Progress() as bar:
+        task = bar.add_task(f"encoding {entity}", total=len(texts))
+        return encoder.encode_documents(texts, progress=lambda n: bar.advance(task, n))

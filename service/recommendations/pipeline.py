@@ -1,0 +1,178 @@
+"""Named ranking stages shared by every endpoint: candidates → guards → features → score →
+collapse. Each stage is timed; the endpoint-specific parts (subject, guards) are passed in."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models import explain, features as F
+from models.diversity import collapse
+from models.graph import Node
+from models.profiles import industry_label
+from models.text import tokenize
+from service.recommendations.engine import Engine
+
+CANDIDATE_POOL = 200  # candidates fetched per subject before guards and ranking
+
+
+@dataclass
+class Subject:
+    """Who asks: a party (node) or free text, with what the features need to know about it."""
+
+    node: Node | None
+    label: dict[str, Any]
+    query_text: str
+    industries: list[str] = field(default_factory=list)
+    city_code: str | None = None
+    city_name: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    school_kind: str | None = None
+    need_kinds: list[str] = field(default_factory=list)
+    major_terms: set[str] = field(default_factory=set)
+    region_id: int | None = None
+
+
+@dataclass
+class Scored:
+    pos: int
+    row: dict[str, Any]
+    score: float
+    features: dict[str, float]
+    reasons: list[dict[str, Any]]
+    collapse_key: Any
+
+
+Guard = Callable[[Subject, dict[str, Any]], str | None]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = Counter()
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.ms[stage] += round((now - self._t) * 1000, 3)
+        self._t = now
+
+
+def rank(
+    engine: Engine,
+    entity: str,
+    subject: Subject,
+    mask: np.ndarray | None,
+    guards: list[Guard],
+    *,
+    k: int,
+    timer: Timer,
+    capacity_of: Callable[[dict[str, Any]], int | None] = lambda r: None,
+    collapse_key: Callable[[dict[str, Any]], Any] = lambda r: r["id"],
+) -> tuple[list[Scored], dict[str, int]]:
+    cands = engine.candidates[entity]
+    snap, index = cands.snapshot, cands.index
+    qvec = engine.query_vector(subject.query_text)
+    qtokens = tokenize(subject.query_text)
+    timer.lap("encode")
+    hits = index.search(qvec, qtokens, mask=mask, k=max(CANDIDATE_POOL, 4 * k))
+    timer.lap("retrieve")
+
+    excluded: Counter[str] = Counter()
+    kept = []
+    for hit in hits:
+        row = snap.rows[hit.position]
+        blocked = next((code for g in guards if (code := g(subject, row)) is not None), None)
+        if blocked:
+            excluded[blocked] += 1
+        else:
+            kept.append((hit, row))
+    timer.lap("guards")
+
+    if not kept:
+        return [], dict(excluded)
+    best_bm25 = max((h.bm25 for h, _ in kept), default=0.0) or 1.0
+    best_fused = max((h.fused for h, _ in kept), default=0.0) or 1.0
+    rows_x: list[list[float]] = []
+    details = []
+    g = engine.graph
+    for hit, row in kept:
+        overlap, shared = F.industry_overlap(subject.industries, row.get("industry_codes")
+                                             or row.get("industries") or [])
+        same_city = bool(subject.city_code) and subject.city_code == row.get("city_code")
+        dist = None
+        if subject.lat is not None and row.get("lat") is not None:
+            dist = F.haversine_km(subject.lat, subject.lon or 0.0, row["lat"], row["lon"])
+        cap = capacity_of(row)
+        cand_node: Node = (entity, int(row["id"]))
+        peers = g.peer_partners(subject.node, cand_node) if subject.node else 0
+        load = g.degree(cand_node)
+        cand_terms = _industry_terms(row)
+        major_fit = (len(subject.major_terms & cand_terms) / math.sqrt(len(cand_terms) or 1)
+                     if subject.major_terms else 0.0)
+        values = {
+            "dense": round(float(hit.dense), 4),
+            "bm25": round(float(hit.bm25) / best_bm25, 4),
+            "fused": round(float(hit.fused) / best_fused, 4),
+            "industry_match": round(overlap, 4),
+            "major_fit": round(min(1.0, major_fit), 4),
+            "same_city": 1.0 if same_city else 0.0,
+            "proximity": round(F.proximity(dist), 4),
+            "capacity_left": round(F.capacity_score(cap), 4),
+            "kind_fit": round(_kind_fit(subject, row), 4),
+            "peer_partners": round(math.log1p(peers), 4),
+            "load": round(math.log1p(load), 4),
+        }
+        rows_x.append(F.PairFeatures(values).vector())
+        details.append((hit, row, values, shared, same_city, dist, cap, peers, load))
+    timer.lap("features")
+
+    scores = engine.ranker.score(np.array(rows_x, dtype=np.float64))
+    timer.lap("score")
+    scored = []
+    for (hit, row, values, shared, same_city, dist, cap, peers, load), s in zip(
+        details, scores, strict=True
+    ):
+        reasons = explain.explain(
+            features=values,
+            matched_terms=hit.matched_terms,
+            shared_industries=[(d, industry_label(d)) for d in shared],
+            same_city=subject.city_name if same_city else None,
+            distance_km=dist,
+            capacity_left=cap,
+            peer_partners=peers,
+            load=load,
+        )
+        scored.append(Scored(hit.position, row, round(float(s), 6), values, reasons,
+                             collapse_key(row)))
+    scored.sort(key=lambda x: -x.score)
+    out = collapse(scored, key=lambda x: x.collapse_key)
+    if len(out) < len(scored):
+        excluded["near_duplicate_collapsed"] += len(scored) - len(out)
+    timer.lap("rank")
+    return out, dict(excluded)
+
+
+def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
+    if subject.school_kind:  # a school asks; the candidate enterprise has needs of some kinds
+        return F.kind_fit(subject.school_kind, row.get("need_kinds") or [])
+    if row.get("school_kind"):  # an enterprise asks; the candidate is a programme
+        return F.kind_fit(row["school_kind"], subject.need_kinds)
+    return 0.5
+
+
+def _industry_terms(row: dict[str, Any]) -> set[str]:
+    cached = row.get("_industry_terms")
+    if cached is None:
+        words = " ".join(industry_label(c) for c in (row.get("industry_codes")
+                                                      or row.get("industries") or []))
+        words += " " + " ".join(row.get("fields") or [])
+        cached = frozenset(t for t in tokenize(words) if len(t) >= 2)
+        row["_industry_terms"] = cached
+    return set(cached)

@@ -1,0 +1,107 @@
+"""Recommendation endpoints (sync handlers over the connection pool)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+
+from service.auth.deps import RequiredUser
+from service.deps import Conn
+from service.errors import DomainError
+from service.recommendations import schemas as S
+from service.recommendations import service
+from service.recommendations.engine import Engine
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+
+
+class EngineUnavailable(DomainError):
+    status_code = 503
+    code = "engine_unavailable"
+
+
+def engine_of(request: Request) -> Engine:
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise EngineUnavailable("推荐引擎尚未就绪")
+    return engine
+
+
+def load_engine(app: FastAPI) -> None:
+    """Startup hook: snapshots, indexes (built or loaded by manifest), graph, ranker."""
+    settings = app.state.settings
+    with app.state.pool.connection() as conn:
+        app.state.engine = Engine.load(conn, encoder_name=settings.encoder,
+                                       index_dir=settings.indexes,
+                                       ranker_dir=settings.var_dir / "ranker")
+
+
+@router.post("/recommendations/partner-enterprises", response_model=S.RecommendationResponse)
+def partner_enterprises(body: S.PartnerEnterprisesRequest, request: Request, conn: Conn,
+                        user: RequiredUser) -> S.RecommendationResponse:
+    """Candidate partner enterprises for a school, programme or park, within the bureau's region.
+
+    Guards applied before ranking: already partnered (incl. duplicate records of the
+    enterprise), another enterprise of the same group partnered with the school, pending review,
+    the programme's capacity, and the quotas (industries per school, schools per industry)."""
+    return service.partner_enterprises(conn, engine_of(request), request.app.state.settings,
+                                       body, user)
+
+
+@router.post("/recommendations/programmes", response_model=S.RecommendationResponse)
+def programmes(body: S.ProgrammesRequest, request: Request, conn: Conn,
+               user: RequiredUser) -> S.RecommendationResponse:
+    """Programmes (专业) that fit a stored need or a free-text description."""
+    return service.programmes(conn, engine_of(request), request.app.state.settings, body, user)
+
+
+@router.post("/recommendations/mentors", response_model=S.RecommendationResponse)
+def mentors(body: S.MentorsRequest, request: Request, conn: Conn,
+            user: RequiredUser) -> S.RecommendationResponse:
+    """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
+    return service.mentors(conn, engine_of(request), request.app.state.settings, body, user)
+
+
+@router.post("/recommendations/practice-bases", response_model=S.RecommendationResponse)
+def practice_bases(body: S.PracticeBasesRequest, request: Request, conn: Conn,
+                   user: RequiredUser) -> S.RecommendationResponse:
+    """Practice bases (实践教学基地) for a programme, honouring slots and distance."""
+    return service.practice_bases(conn, engine_of(request), request.app.state.settings, body,
+                                  user)
+
+
+@router.get("/recommendations/runs/{run_id}")
+def get_run(run_id: Annotated[int, Path(ge=1, le=2_147_483_647)], conn: Conn,
+            user: RequiredUser) -> dict[str, Any]:
+    """A stored run: request, results, features and the versions that produced it."""
+    return service.get_run(conn, run_id)
+
+
+SearchType = Literal["all", "enterprise", "programme", "mentor", "practice_base"]
+
+
+@router.get("/search", response_model=list[S.SearchHit], tags=["search"])
+def search(request: Request, conn: Conn,
+           q: Annotated[str, Query(min_length=1, max_length=500)],
+           type: SearchType = "all",
+           k: Annotated[int, Query(ge=1, le=100)] = 20) -> list[S.SearchHit]:
+    """Free-text search across entity types (published catalogue; open to anonymous readers)."""
+    types = ["enterprise", "programme", "mentor", "practice_base"] if type == "all" else [type]
+    return service.search(conn, engine_of(request), q, types, k)
+
+
+@router.get("/duplicates", tags=["recommendations"])
+def duplicates(request: Request, conn: Conn, user: RequiredUser,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict[str, Any]:
+    """Enterprise records that are one company (same credit code or normalised name match)."""
+    engine = engine_of(request)
+    engine.refresh(conn)
+    clusters = engine.clusters[offset: offset + limit]
+    from service.recommendations import repository as repo
+
+    names = repo.enterprise_names(conn, [i for c in clusters for i in c])
+    return {"total": len(engine.clusters), "limit": limit, "offset": offset,
+            "items": [{"canonical_id": c[0], "records": [names.get(i, {"id": i}) for i in c]}
+                      for c in clusters]}
