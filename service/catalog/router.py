@@ -7,12 +7,18 @@ held in local variables, and FastAPI must see them as objects, not strings.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+import psycopg
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.catalog import service as catalog
 from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
 from service.catalog.schemas import INT4_MAX, Page
-from service.deps import Conn
+from service.deps import get_conn
+
+# The transaction must commit BEFORE the response is sent (FastAPI runs a yield dependency's exit
+# after sending unless scope="function"): otherwise a client's next request may not see its own
+# write, and a failed commit would follow a 201. Back to service.deps.Conn once that does this.
+Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 
 RowId = Annotated[int, Path(ge=1, le=INT4_MAX, description="编号")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -65,7 +71,8 @@ def write_routes(router: APIRouter, entity: Entity) -> None:
         return _shown(request, row)
 
     @router.delete(f"/{entity.path}/{{row_id}}", status_code=204,
-                   name=f"delete_{entity.entity_type}", summary=f"删除{entity.label}", responses=RESPONSES)
+                   name=f"delete_{entity.entity_type}", summary=f"删除{entity.label}",
+                   responses=RESPONSES)
     def delete_row(
         request: Request, conn: Conn, row_id: RowId,
         force: Annotated[bool, Query(description="一并删除（或解除）其下属记录")] = False,
