@@ -49,8 +49,12 @@ def derive_industries(src: Path) -> None:
         # Only 275 of 473 groups are in the source: a class without its group hangs off the
         # division, so every parent_code exists in the file.
         group = r["group"].strip() if r["group"].strip() in groups else ""
-        parent = {"section": "", "division": r["section"], "group": r["division"],
-                  "class": group or r["division"]}[level]
+        parent = {
+            "section": "",
+            "division": r["section"],
+            "group": r["division"],
+            "class": group or r["division"],
+        }[level]
         rows.append([r["code"].strip(), r["name"].strip(), level, parent.strip()])
     _write(INDUSTRIES_CSV, ["code", "name", "level", "parent_code"], rows)
 
@@ -72,35 +76,76 @@ def derive_vocational(src: Path) -> None:
     for r in _read(src / "vocational_major_profiles_2022.csv"):
         m = re.match(r"(\d{4})\s*(.+?)\.md$", r["source_file"])
         class_code, class_name = (m.group(1), m.group(2)) if m else ("", "")
-        rows.append([r["major_code"], r["major_name"], r["level"], class_code, class_name,
-                     r["career_orientation"], r["training_goal"],
-                     _first_items(r["abilities"], 4), _core_courses(r["courses"])])
-    _write(CATALOGS / "vocational_majors.csv",
-           ["major_code", "major_name", "level", "class_code", "class_name",
-            "career_orientation", "training_goal", "abilities", "core_courses"], rows)
+        rows.append(
+            [
+                r["major_code"],
+                r["major_name"],
+                r["level"],
+                class_code,
+                class_name,
+                r["career_orientation"],
+                r["training_goal"],
+                _first_items(r["abilities"], 4),
+                _core_courses(r["courses"]),
+            ]
+        )
+    _write(
+        CATALOGS / "vocational_majors.csv",
+        [
+            "major_code",
+            "major_name",
+            "level",
+            "class_code",
+            "class_name",
+            "career_orientation",
+            "training_goal",
+            "abilities",
+            "core_courses",
+        ],
+        rows,
+    )
 
 
 def derive_undergrad(src: Path) -> None:
-    rows = [[r["major_code"], r["major_name"], r["discipline"], r["class_code"],
-             r["class_name"], r["degree"], r["years"]]
-            for r in _read(src / "undergrad_majors_2024.csv")]
-    _write(CATALOGS / "undergrad_majors.csv",
-           ["major_code", "major_name", "discipline", "class_code", "class_name", "degree",
-            "years"], rows)
+    rows = [
+        [
+            r["major_code"],
+            r["major_name"],
+            r["discipline"],
+            r["class_code"],
+            r["class_name"],
+            r["degree"],
+            r["years"],
+        ]
+        for r in _read(src / "undergrad_majors_2024.csv")
+    ]
+    _write(
+        CATALOGS / "undergrad_majors.csv",
+        ["major_code", "major_name", "discipline", "class_code", "class_name", "degree", "years"],
+        rows,
+    )
 
 
 def derive_universities(src: Path) -> None:
-    rows = [[r["code"], r["name"], r["address"], r["level"], r["remarks"], r["department"]]
-            for r in _read(src / "universities_moe_list.csv") if r["province_from_code"] == "河南"]
-    _write(CATALOGS / "henan_universities.csv",
-           ["code", "name", "city", "level", "remarks", "department"], rows)
+    rows = [
+        [r["code"], r["name"], r["address"], r["level"], r["remarks"], r["department"]]
+        for r in _read(src / "universities_moe_list.csv")
+        if r["province_from_code"] == "河南"
+    ]
+    _write(
+        CATALOGS / "henan_universities.csv",
+        ["code", "name", "city", "level", "remarks", "department"],
+        rows,
+    )
 
 
 def derive_occupations(src: Path) -> None:
     # The PDF-extraction spaces are kept on purpose: the product must normalise them.
-    rows = [[r["code"], r["name"], r["definition"], r["tasks"]]
-            for r in _read(src / "occupations_2022.csv")
-            if r["code"].startswith(OCCUPATION_GROUPS) and r["definition"]]
+    rows = [
+        [r["code"], r["name"], r["definition"], r["tasks"]]
+        for r in _read(src / "occupations_2022.csv")
+        if r["code"].startswith(OCCUPATION_GROUPS) and r["definition"]
+    ]
     _write(CATALOGS / "occupations.csv", ["code", "name", "definition", "tasks"], rows)
 
 
