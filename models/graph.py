@@ -153,10 +153,10 @@ class PartnershipGraph:
 
 # --------------------------------------------------------------------- the guards
 def guard_already_partnered(g: PartnershipGraph, subject: Node, candidate: Node) -> str | None:
-    """(a) The pair is partnered, directly (or through the programme's school)."""
+    """(a) The pair is partnered: directly, or between the school and one of its programmes."""
     cand = g.node(*candidate)
-    for s in ({subject} | ({("school", g.school_of(subject) or -1)} if subject[0] == "programme" else set())):
-        if cand in g.neighbours(s):
+    for side in g.school_side(subject):
+        if cand in g.neighbours(side):
             return ALREADY_PARTNERED
     return None
 
