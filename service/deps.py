@@ -16,4 +16,6 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-Conn = Annotated[psycopg.Connection, Depends(get_conn)]
+# scope="function": commit BEFORE the response is sent, so a client's next request sees its own
+# write and a failed commit can never follow a 2xx.
+Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
