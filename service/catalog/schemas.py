@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -36,6 +37,27 @@ def _clean(value: str) -> str:
 
 
 Clean = AfterValidator(_clean)
+
+
+def upper_code(pattern: str, what: str) -> AfterValidator:
+    """A code given in any case with stray spaces, stored upper-case (pydantic would check a
+    pattern before upper-casing, so the pattern is checked here, after)."""
+    shape = re.compile(pattern)
+
+    def check(value: str) -> str:
+        value = value.strip().upper()
+        if not shape.fullmatch(value):
+            raise ValueError(f"{what}格式不正确")
+        return value
+
+    return AfterValidator(check)
+
+
+Code = Annotated[str, StringConstraints(max_length=40), Clean]
+CreditCode = Annotated[Code, upper_code(r".{1,40}", "统一社会信用代码")]  # checked in full later
+SchoolCode = Annotated[Code, upper_code(r"[0-9A-Z]{4,12}", "院校代码（4–12位数字或大写字母）")]
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Clean]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Clean]
 LongText = Annotated[str, StringConstraints(max_length=20_000), Clean]
@@ -52,10 +74,7 @@ IndustryCode = Annotated[
     Field(examples=["3911"]),
 ]
 IndustryPrefix = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$"), Field(examples=["39"])]
-MajorCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=12),
-    AfterValidator(_clean), Field(examples=["080901"]),
-]
+MajorCode = Annotated[Code, upper_code(r"[0-9A-Z]{1,12}", "专业代码"), Field(examples=["080901"])]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_clean)
 ]
@@ -170,8 +189,7 @@ class EnterpriseFilters(ListParams):
     park_id: Id | None = None
     size: EnterpriseSize | None = None
     status: Literal["active", "inactive"] | None = None
-    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                                  pattern=r"^[0-9A-Z]{18}$")] | None = None
+    credit_code: Annotated[Code, upper_code(r"[0-9A-Z]{18}", "统一社会信用代码")] | None = None
     q: Search | None = Field(None, description="名称包含")
 
 
@@ -302,8 +320,7 @@ class ParkOut(Stamped, Regional):
 
 
 class SchoolCreate(Input):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                           pattern=r"^[0-9A-Z]{4,12}$")] = Field(
+    code: SchoolCode = Field(
         description="教育部院校代码", examples=["4141010459"])
     name: Name
     kind: SchoolKind
@@ -360,8 +377,7 @@ class ProgrammeOut(Stamped):
 
 
 class EnterpriseCreate(Input):
-    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                                  max_length=40), AfterValidator(_clean)] = Field(
+    credit_code: CreditCode = Field(
         description="统一社会信用代码（18位）", examples=["91440300708461136T"])
     name: Name
     industry_codes: list[IndustryCode] = Field(default_factory=list, max_length=50)

@@ -181,9 +181,10 @@ def test_partnership_from_a_review_cannot_be_deleted(api: httpx.Client, world: W
                          " ('admin1', 'x', 'province_admin') RETURNING id").fetchone()[0]
         run = c.execute("INSERT INTO recommendation_runs (kind, request) VALUES"
                         " ('partner_enterprises', '{}') RETURNING id").fetchone()[0]
-        rec = c.execute("INSERT INTO recommendations (run_id, rank, subject_type, subject_id,"
-                        " candidate_type, candidate_id, score) VALUES (%s, 1, 'school', %s,"
-                        " 'enterprise', %s, 0.9) RETURNING id", (run, s["id"], e["id"])).fetchone()[0]
+        rec = c.execute(
+            "INSERT INTO recommendations (run_id, rank, subject_type, subject_id, candidate_type,"
+            " candidate_id, score) VALUES (%s, 1, 'school', %s, 'enterprise', %s, 0.9)"
+            " RETURNING id", (run, s["id"], e["id"])).fetchone()[0]
         c.execute("INSERT INTO reviews (recommendation_id, decision, reviewer_id, partnership_id)"
                   " VALUES (%s, 'approve', %s, %s)", (rec, user, link["id"]))
     r = api.delete(f"/v1/partnerships/{link['id']}", params={"force": "true"})
