@@ -11,7 +11,7 @@ Decisions:
   【政策和举措】, 【推进情况】, 【完成时限】 and both contacts), so nothing in the table is lost;
   this is where a park's need lives, since parks have no needs table.
 * when the counterpart is an enterprise, the 需求 cell also becomes a need of that enterprise
-  (title = its first clause, kind guessed from keywords, deadline = 完成时限 when it is a date).
+  (title = its first clause, kind guessed from keywords of the title, then the text, deadline = 完成时限 when it is a date).
   The same need text in two rows for one enterprise is stored once.
 """
 
@@ -58,9 +58,11 @@ long_text = partial(parse_text, max_len=20_000)
 
 
 def need_kind(text: str) -> str:
-    for kind, words in _NEED_KEYWORDS:
-        if any(w in text for w in words):
-            return kind
+    """Guess from the first clause (the title), then from the whole text; default talent."""
+    for part in (need_title(text), text):
+        for kind, words in _NEED_KEYWORDS:
+            if any(w in part for w in words):
+                return kind
     return "talent"
 
 

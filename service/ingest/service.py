@@ -276,6 +276,6 @@ def _keep(errors: list[RowError], new: list[RowError]) -> None:
 
 
 def _set_errors(report: ImportReport, errors: list[RowError]) -> None:
-    errors = sorted(errors, key=lambda e: (e.row or 0, e.column or ""))
+    errors = sorted(errors, key=lambda e: e.row or 0)
     report.errors_truncated = len(errors) > MAX_ERRORS
     report.errors = [RowErrorOut(**e.as_dict()) for e in errors[:MAX_ERRORS]]
