@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from service.auth.middleware import install
+from service.auth.middleware import AuthMiddleware, install
 from service.auth.service import hash_password
 from service.config import Settings
 from service.main import create_app
@@ -29,13 +29,13 @@ def password_hash() -> str:
 def base_url(pg_url: str) -> Iterator[str]:
     """The real app (auth middleware installed, as create_app will) on a loopback port."""
     app = create_app(Settings(database_url=pg_url, mode="test"))
-    if not any(m.cls.__name__ == "AuthMiddleware" for m in app.user_middleware):
+    if not any(m.cls is AuthMiddleware for m in app.user_middleware):
         install(app)  # until create_app() calls service.auth.middleware.install itself
     with running_server(app) as base:
         yield base
 
 
-def region_id(conn: psycopg.Connection, code: str) -> int:
+def region_id(conn: psycopg.Connection[Any], code: str) -> int:
     row = conn.execute("SELECT id FROM regions WHERE code = %s", (code,)).fetchone()
     assert row is not None, code
     return int(row[0] if isinstance(row, tuple) else row["id"])

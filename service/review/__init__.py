@@ -1,0 +1,1 @@
+"""The review workflow: submit recommendations, decide them, turn approvals into partnerships."""
