@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from service.recommendations.hybrid import HybridIndex, open_hybrid_index
 from models import profiles
 from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from service.recommendations import repository as repo
+from service.recommendations.hybrid import HybridIndex, open_hybrid_index
 from service.recommendations.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,13 @@ class Engine:
     graph_from: tuple[int, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _query_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    exact: bool = False  # brute-force dense search at every size (the benchmark's baseline)
 
     @classmethod
     def load(cls, conn: psycopg.Connection, *, encoder_name: str | None, index_dir: Path,
-             ranker_dir: Path, progress: bool = False) -> Engine:
+             ranker_dir: Path, progress: bool = False, exact: bool = False) -> Engine:
         engine = cls(encoder=load_encoder(encoder_name), index_dir=index_dir,
-                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir))
+                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir), exact=exact)
         engine.refresh(conn, progress=progress)
         return engine
 
@@ -108,6 +109,7 @@ class Engine:
         index = open_hybrid_index(
             self.index_dir / entity, entity=entity, ids=snap.ids, texts=snap.texts,
             encoder=self.encoder, data_version=".".join(map(str, stamp)), progress=progress,
+            **({"ann_threshold": 2**62} if self.exact else {}),
         )
         snap.texts = []  # the index keeps what it needs
         self.candidates[entity] = Candidates(snapshot=snap, index=index, built_from=stamp)

@@ -42,18 +42,18 @@ def _text_hash(text: str) -> bytes:
 
 class HybridIndex:
     def __init__(self, ids: np.ndarray, vectors: np.ndarray, bm25: bm25s.BM25,
-                 manifest: dict[str, Any]) -> None:
+                 manifest: dict[str, Any], ann_threshold: int = ANN_THRESHOLD) -> None:
         self.ids = ids
         self.vectors = vectors
         self.bm25 = bm25
         self.manifest = manifest
-        self.dense = self._dense_index(vectors)
+        self.dense = self._dense_index(vectors, ann_threshold)
 
     @staticmethod
-    def _dense_index(vectors: np.ndarray) -> faiss.Index:
+    def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
         n, dim = vectors.shape
         positions = np.arange(n, dtype=np.int64)
-        if n <= ANN_THRESHOLD:
+        if n <= ann_threshold:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         else:
             nlist = int(min(4096, max(64, 4 * np.sqrt(n))))
@@ -151,7 +151,8 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- build / load
 def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: list[str],
-                      encoder: Encoder, data_version: str, progress: bool = False) -> HybridIndex:
+                      encoder: Encoder, data_version: str, progress: bool = False,
+                      ann_threshold: int = ANN_THRESHOLD) -> HybridIndex:
     """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes."""
     directory.mkdir(parents=True, exist_ok=True)
     hashes = np.array([_text_hash(t) for t in texts], dtype="S8") if texts else np.zeros(0, "S8")
@@ -184,10 +185,10 @@ def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: l
         "entity": entity, "encoder": encoder.id, "dim": encoder.dim, "count": len(ids),
         "data_version": data_version, "created_at": datetime.now(UTC).isoformat(),
         "reencoded": int(len(missing)),
-        "dense_index": "flat-ip" if len(ids) <= ANN_THRESHOLD else "ivf-flat",
+        "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
     }
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
-    return HybridIndex(ids, vectors, bm25, manifest)
+    return HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
 
 
 def _encode(encoder: Encoder, texts: list[str], entity: str, progress: bool) -> np.ndarray:

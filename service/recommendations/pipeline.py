@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from models import explain, features as F
+from models import explain
+from models import features as F
 from models.diversity import collapse
 from models.graph import Node
 from models.profiles import industry_label

@@ -1,0 +1,246 @@
+"""`xiaoqi bench serve`: recommendation latency over real HTTP at N enterprises.
+
+One run: a throwaway embedded PostgreSQL, the Henan sample with N enterprises, indexes built,
+the service started on loopback in a subprocess, each recommendation endpoint driven by
+concurrent clients (after a warm-up), and the same requests answered in-process by the ANN
+engine and by an exact brute-force engine, for quality agreement (overlap@k) and speed ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import numpy as np
+import psycopg
+import typer
+from psycopg.rows import dict_row
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+ENDPOINTS = ("partner-enterprises", "programmes", "mentors", "practice-bases")
+
+
+def _pct(xs: list[float], p: float) -> float:
+    return round(float(np.percentile(xs, p)), 2) if xs else float("nan")
+
+
+def _requests(url: str, n: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """A realistic mix: bureaus asking for schools/programmes in their city, enterprises' needs,
+    mentors and practice bases for programmes."""
+    rng = random.Random(seed)
+    with psycopg.connect(url, row_factory=dict_row) as c:
+        schools = c.execute("""SELECT s.id, split_part(r.path, '.', 2) AS city FROM schools s
+                               JOIN regions r ON r.id = s.region_id""").fetchall()
+        progs = c.execute("SELECT id FROM programmes ORDER BY random() LIMIT 2000").fetchall()
+        needs = c.execute("SELECT id FROM needs ORDER BY random() LIMIT 2000").fetchall()
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i in range(n):
+        kind = ENDPOINTS[i % 4]
+        if kind == "partner-enterprises":
+            s = rng.choice(schools)
+            body: dict[str, Any] = {"subject": {"type": "school", "id": s["id"]}, "k": 10}
+            if s["city"]:
+                body["region"] = s["city"]
+        elif kind == "programmes":
+            body = {"need_id": rng.choice(needs)["id"], "k": 10}
+        elif kind == "mentors":
+            body = {"programme_id": rng.choice(progs)["id"], "k": 10}
+        else:
+            body = {"programme_id": rng.choice(progs)["id"], "k": 10}
+        out.append((kind, body))
+    return out
+
+
+def _token(url: str) -> str:
+    from service.auth.service import digest, hash_password
+
+    token = "xq_bench_" + secrets.token_urlsafe(16)
+    with psycopg.connect(url, row_factory=dict_row) as c:
+        uid = c.execute("""INSERT INTO users (username, password_hash, role)
+                           VALUES ('bench_admin', %s, 'province_admin')
+                           ON CONFLICT (username) DO UPDATE SET role = 'province_admin'
+                           RETURNING id""", (hash_password(secrets.token_hex(8)),)
+                        ).fetchone()["id"]
+        c.execute("INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, 'bench')",
+                  (uid, digest(token)))
+    return token
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes], timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the service exited during start")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("service did not start")
+
+
+def _drive(base: str, token: str, reqs: list[tuple[str, dict[str, Any]]], concurrency: int
+           ) -> tuple[dict[str, list[float]], list[dict[str, Any]], float, int]:
+    headers = {"Authorization": f"Bearer {token}"}
+    clients = [httpx.Client(base_url=base, headers=headers, timeout=60) for _ in range(concurrency)]
+
+    def one(i: int) -> tuple[str, float, int, dict[str, Any]]:
+        kind, body = reqs[i]
+        t0 = time.perf_counter()
+        r = clients[i % concurrency].post(f"/v1/recommendations/{kind}", json=body)
+        ms = (time.perf_counter() - t0) * 1000
+        return kind, ms, r.status_code, (r.json() if r.status_code == 200 else {})
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(len(reqs))))
+    wall = time.perf_counter() - t0
+    for c in clients:
+        c.close()
+    lat: dict[str, list[float]] = {k: [] for k in ENDPOINTS}
+    errors = 0
+    for kind, ms, status, _ in results:
+        lat[kind].append(ms)
+        errors += status != 200
+    return lat, [r[3] for r in results], wall, errors
+
+
+def _in_process(url: str, var: Path, encoder: str | None, reqs: list[tuple[str, dict[str, Any]]],
+                exact: bool) -> tuple[list[list[int]], list[float]]:
+    from service.config import Settings
+    from service.recommendations import schemas as S
+    from service.recommendations import service as svc
+    from service.recommendations.engine import Engine
+
+    settings = Settings(database_url=url, var_dir=var, encoder=encoder, mode="test")
+    calls = {"partner-enterprises": (svc.partner_enterprises, S.PartnerEnterprisesRequest),
+             "programmes": (svc.programmes, S.ProgrammesRequest),
+             "mentors": (svc.mentors, S.MentorsRequest),
+             "practice-bases": (svc.practice_bases, S.PracticeBasesRequest)}
+    tops: list[list[int]] = []
+    times: list[float] = []
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        engine = Engine.load(conn, encoder_name=encoder, index_dir=var / "indexes",
+                             ranker_dir=var / "ranker", exact=exact)
+        for kind, body in reqs:
+            fn, model = calls[kind]
+            t0 = time.perf_counter()
+            res = fn(conn, engine, settings, model(**body), None)
+            times.append((time.perf_counter() - t0) * 1000)
+            conn.rollback()  # do not store the baseline's runs
+            tops.append([it.candidate["id"] for r in res.results for it in r.items])
+    return tops, times
+
+
+def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, seed: int,
+        keep: bool) -> dict[str, Any]:
+    from scripts.sample_cli import generate_sample
+    from service.embedded_pg import ensure_server, stop_server
+    from service.reference import setup_database
+    from service.sample.load import load_dir
+    from tests.fixtures.server import free_port
+
+    root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-serve-"))
+    os.chmod(root, 0o755)
+    pgdata, var = root / "pgdata", root / "var"
+    figures: dict[str, Any] = {"enterprises": enterprises, "requests": requests,
+                               "concurrency": concurrency}
+    proc = None
+    try:
+        server = ensure_server(pgdata)
+        url = server.uri
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            setup_database(conn)
+        t0 = time.perf_counter()
+        generate_sample(root / "sample", enterprises, seed)
+        figures["generate_s"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
+        with psycopg.connect(url, row_factory=dict_row) as conn:
+            load_dir(conn, root / "sample")
+        figures["import_s"] = round(time.perf_counter() - t0, 1)
+        t0 = time.perf_counter()
+        _in_process(url, var, encoder, [], exact=False)  # builds and caches every index
+        figures["index_build_s"] = round(time.perf_counter() - t0, 1)
+        token = _token(url)
+        reqs = _requests(url, requests, seed)
+        port = free_port()
+        env = {**os.environ, "XIAOQI_DATABASE_URL": url, "XIAOQI_VAR_DIR": str(var),
+               "XIAOQI_MODE": "test", "XIAOQI_POOL_MAX_SIZE": str(concurrency + 2)}
+        if encoder:
+            env["XIAOQI_ENCODER"] = encoder
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, proc)
+        figures["service_start_s"] = round(time.perf_counter() - t0, 1)
+        _drive(base, token, reqs[: min(len(reqs), 40)], concurrency)  # warm-up
+        lat, bodies, wall, errors = _drive(base, token, reqs, concurrency)
+        every = [x for xs in lat.values() for x in xs]
+        figures["http"] = {
+            "all": {"p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95),
+                    "p99_ms": _pct(every, 99), "throughput_rps": round(len(every) / wall, 1)},
+            **{k: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95), "p99_ms": _pct(v, 99)}
+               for k, v in lat.items()},
+            "errors": errors,
+        }
+        proc.terminate()
+        proc.wait(30)
+        proc = None
+        n_cmp = min(len(reqs), 200)
+        ann_top, ann_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=False)
+        exact_top, exact_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=True)
+        overlaps = [len(set(a) & set(b)) / max(1, len(b)) for a, b in
+                    zip(ann_top, exact_top, strict=True) if b]
+        figures["exact_baseline"] = {
+            "requests": n_cmp,
+            "overlap_at_k": round(float(np.mean(overlaps)), 4) if overlaps else None,
+            "ann_in_process_p50_ms": _pct(ann_ms, 50),
+            "exact_in_process_p50_ms": _pct(exact_ms, 50),
+            "speed_ratio_exact_over_ann": round(_pct(exact_ms, 50) / max(_pct(ann_ms, 50), 1e-9),
+                                                2),
+        }
+        return figures
+    finally:
+        if proc is not None:
+            proc.kill()
+        stop_server(pgdata)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    @bench_app.command("serve")
+    def bench_serve(
+        enterprises: Annotated[int, typer.Option(min=100)] = 100_000,
+        requests: Annotated[int, typer.Option(min=8)] = 400,
+        concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+        encoder: Annotated[str | None, typer.Option(help="encoder for this run")] = None,
+        seed: int = 7,
+        keep: bool = False,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Start the service on loopback with N sample enterprises and measure p50/p95/p99."""
+        figures = run(enterprises, requests, concurrency, encoder, seed, keep)
+        if not as_json:
+            table = Table("endpoint", "p50 ms", "p95 ms", "p99 ms")
+            for k, v in figures["http"].items():
+                if isinstance(v, dict):
+                    table.add_row(k, str(v["p50_ms"]), str(v["p95_ms"]), str(v["p99_ms"]))
+            console.print(table)
+        print(json.dumps(figures, ensure_ascii=False))

@@ -1,0 +1,109 @@
+"""`xiaoqi index build`, `xiaoqi ranker train|simulate-reviews` and `xiaoqi bench serve`."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def build_all_indexes() -> dict[str, dict[str, object]]:
+    """Build (or refresh from cache) every candidate index from PostgreSQL, with progress."""
+    from service.config import get_settings
+    from service.db import connect
+    from service.recommendations.engine import Engine
+
+    settings = get_settings()
+    with connect() as conn:
+        engine = Engine.load(conn, encoder_name=settings.encoder, index_dir=settings.indexes,
+                             ranker_dir=settings.var_dir / "ranker", progress=True)
+    summary = {e: c.index.manifest_summary() for e, c in engine.candidates.items()}
+    table = Table("entity", "count", "encoder", "dense index", "data version")
+    for e, m in summary.items():
+        table.add_row(e, str(m["count"]), str(m["encoder"]), str(m["dense_index"]),
+                      str(m["data_version"]))
+    console.print(table)
+    return summary
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    index_app = typer.Typer(help="Retrieval indexes built from PostgreSQL.", no_args_is_help=True)
+    ranker_app = typer.Typer(help="The ranking model.", no_args_is_help=True)
+    app.add_typer(index_app, name="index")
+    app.add_typer(ranker_app, name="ranker")
+
+    @index_app.command("build")
+    def index_build() -> None:
+        """Build every candidate index (enterprises, programmes, mentors, practice bases)."""
+        build_all_indexes()
+
+    @ranker_app.command("train")
+    def ranker_train(
+        holdout: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.25,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        save: Annotated[bool, typer.Option(help="save when it beats the default")] = True,
+    ) -> None:
+        """Fit the ranker on review decisions; report held-out AUC against the default weights."""
+        from models.ranker import Ranker
+        from service.config import get_settings
+        from service.db import connect
+        from service.recommendations.training import evaluate, labelled
+
+        with connect() as conn:
+            x, y = labelled(conn)
+        if len(y) < 20:
+            console.print(f"[red]only {len(y)} approve/reject decisions: need at least 20[/]")
+            raise typer.Exit(1)
+        result = evaluate(x, y, holdout)
+        out = result.as_dict()
+        if save and result.auc_trained > result.auc_default:
+            final = Ranker.fit(x, y)  # all decisions, now that held-out shows it helps
+            path = final.save(get_settings().var_dir / "ranker")
+            out["saved"] = str(path)
+        if as_json:
+            print(json.dumps(out, ensure_ascii=False))
+        else:
+            console.print_json(json.dumps(out, ensure_ascii=False))
+
+    @ranker_app.command("simulate-reviews")
+    def simulate_reviews(
+        n: Annotated[int, typer.Option(min=1, max=100_000)] = 400,
+        seed: int = 11,
+    ) -> None:
+        """Sample data only: decide N stored recommendations with a simulated reviewer."""
+        from service.config import get_settings
+        from service.db import connect
+        from service.recommendations.training import simulated_decision
+
+        if get_settings().mode != "demo":
+            console.print("[red]simulated reviews are for the demo database (XIAOQI_MODE=demo)[/]")
+            raise typer.Exit(1)
+        rng = random.Random(seed)
+        with connect() as conn, conn.transaction():
+            reviewer = conn.execute(
+                "SELECT id FROM users WHERE role IN ('province_admin', 'reviewer') ORDER BY id"
+                " LIMIT 1").fetchone()
+            if reviewer is None:
+                console.print("[red]no reviewer account: run `xiaoqi demo` first[/]")
+                raise typer.Exit(1)
+            rows = conn.execute("""
+                SELECT r.id, r.features FROM recommendations r
+                WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.recommendation_id = r.id)
+                ORDER BY r.id LIMIT %s""", (n,)).fetchall()
+            for r in rows:
+                conn.execute(
+                    "INSERT INTO reviews (recommendation_id, decision, reviewer_id, reason)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (r["id"], simulated_decision(r["features"], rng), reviewer["id"],
+                     "simulated reviewer (sample data)"))
+        console.print(f"decided {len(rows)} recommendations with the simulated reviewer")
+
+    from scripts.bench_serve import register_bench
+
+    register_bench(bench_app)
