@@ -45,6 +45,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "mentor": ("mentor", "partnership", "school", "enterprise"),
     "practice_base": ("practice_base", "partnership", "enterprise", "school"),
 }
+GRAPH_DEPENDS = ("partnership", "enterprise", "programme")
 
 
 @dataclass
@@ -81,21 +82,25 @@ class Engine:
         """Bring every part up to the database's data versions; returns seconds spent per part."""
         versions = repo.data_versions(conn)
         spent: dict[str, float] = {}
-        stale = [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
-                 != (self.candidates[e].built_from if e in self.candidates else None)]
-        graph_stamp = self._stamp(versions, ("partnership", "enterprise", "programme"))
-        if not stale and graph_stamp == self.graph_from:
+        if not self._stale(versions):
             return spent
         with self._lock:
+            stale, graph_stale = self._stale(versions)  # another request may have done it
             for entity in stale:
                 t0 = time.perf_counter()
                 self._load_candidates(conn, entity, versions, progress=progress)
                 spent[entity] = time.perf_counter() - t0
-            if graph_stamp != self.graph_from:
+            if graph_stale:
                 t0 = time.perf_counter()
-                self._load_graph(conn, graph_stamp)
+                self._load_graph(conn, self._stamp(versions, GRAPH_DEPENDS))
                 spent["graph"] = time.perf_counter() - t0
         return spent
+
+    def _stale(self, versions: dict[str, int]) -> tuple[list[str], bool] | tuple[()]:
+        stale = [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
+                 != (self.candidates[e].built_from if e in self.candidates else None)]
+        graph_stale = self._stamp(versions, GRAPH_DEPENDS) != self.graph_from
+        return (stale, graph_stale) if stale or graph_stale else ()
 
     @staticmethod
     def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
