@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.codes import CREDIT_ALPHABET, credit_check_char
+from models.codes import CREDIT_ALPHABET, CREDIT_WEIGHTS
 from service.sample import catalogs as cat
 from service.sample import formats as fmt
 from service.sample.mess import fullwidth, name_variant, pdf_spaces
@@ -68,7 +68,7 @@ SIZE_WEIGHTS = (3, 17, 50, 30)
 NEED_KINDS = ("talent", "technology", "training", "practice_base", "mentor")
 NEED_WEIGHTS = (45, 15, 15, 12, 13)
 CREDIT_SPACE = 31**8 * 10
-CREDIT_STEP = 1_000_000_007  # prime, coprime with the space: index → code is a bijection
+CREDIT_STEP = 5_271_156_497_961  # ≈ golden ratio of the space, coprime: a scattered bijection
 PROGRESS_NOTES = (
     "已签订校企合作协议，共建订单班{n}个",
     "联合开展技术攻关项目{n}项",
@@ -88,7 +88,25 @@ EXTRAS = (
     "建有博士后创新实践基地。",
 )
 
+POLICIES = (
+    "建立月度对接会商机制，设立校企合作专项经费",
+    "出台教育助企“一地一策”实施方案",
+    "组织专业带头人进园区开展技术服务",
+    "落实产业教授选聘和教师企业实践制度",
+    "",
+)
+PARTY_LABELS = {
+    "bureau": "教育行政部门",
+    "park": "产业园区",
+    "school": "学校",
+    "enterprise": "企业",
+}
+STATUS_LABELS = {"active": "在营", "inactive": "注销"}
+MENTOR_LABELS = {"academic": "学术导师", "research": "科研导师", "industry_professor": "产业教授"}
 ProgressFn = Callable[[int], None]
+_CREDIT_VALUE = {ch: i for i, ch in enumerate(CREDIT_ALPHABET)}
+_SIZE_CUM = tuple(sum(SIZE_WEIGHTS[: i + 1]) for i in range(len(SIZE_WEIGHTS)))
+_NEED_CUM = tuple(sum(NEED_WEIGHTS[: i + 1]) for i in range(len(NEED_WEIGHTS)))
 
 
 @dataclass
@@ -113,15 +131,12 @@ def credit_code(index: int, region_code: str, offset: int) -> str:
         x, r = divmod(x, 31)
         body.append(CREDIT_ALPHABET[r])
     first17 = "91" + region_code + "".join(body) + str(digit)
-    return first17 + credit_check_char(first17)
+    total = sum(_CREDIT_VALUE[ch] * w for ch, w in zip(first17, CREDIT_WEIGHTS, strict=True))
+    return first17 + CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
 def party(kind: str, key: str) -> tuple[str, str]:
     return kind, key
-
-
-def programme_key(school_code: str, major_code: str) -> str:
-    return f"{school_code}/{major_code}"
 
 
 def _date(rng: random.Random, start: dt.date, days: int) -> str:
@@ -152,16 +167,16 @@ class Generator:
             self.parks_by_city.setdefault(p.city_code, []).append(p)
         self.counties = {c.code: cat.counties_of(c.code) or [c] for c in cat.cities()}
         self.schools_by_city: dict[str, list[School]] = {}
-        self.schools_by_div: dict[str, list[School]] = {}
+        by_div: dict[str, dict[str, School]] = {}
         self.programmes_by_div: dict[str, list[tuple[School, cat.Major]]] = {}
         for s in w.schools:
             self.schools_by_city.setdefault(s.city_code, []).append(s)
             for m in s.programmes:
                 for d in m.industries:
                     self.programmes_by_div.setdefault(d, []).append((s, m))
-                    lst = self.schools_by_div.setdefault(d, [])
-                    if not lst or lst[-1] is not s:
-                        lst.append(s)
+                    by_div.setdefault(d, {})[s.code] = s
+        self.schools_by_div = {d: list(v.values()) for d, v in by_div.items()}
+        self._local: dict[tuple[str, str], list[School]] = {}
         self.classes = cat.classes_by_division()
         self.occ_by_div = cat.occupations_by_division()
         self.occ_fallback = cat.production_occupations()
@@ -173,20 +188,55 @@ class Generator:
     def write(self, spec: fmt.FileSpec, row: dict) -> None:
         self.sinks[spec.kind].write(row)
 
-    def partnership(self, a: tuple[str, str], b: tuple[str, str], kind: str) -> None:
+    def _note(self) -> str:
         rng = self.rng
-        note = rng.choice(PROGRESS_NOTES).format(n=rng.randint(1, 5), m=rng.randint(10, 120))
+        return rng.choice(PROGRESS_NOTES).format(n=rng.randint(1, 5), m=rng.randint(10, 120))
+
+    def partnership(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        """A 结对包联 pair in the generic 甲方/乙方 table (types written in Chinese)."""
         self.write(
             fmt.PARTNERSHIPS,
             {
-                "a_type": a[0],
+                "a_type": PARTY_LABELS[a[0]],
                 "a_key": a[1],
-                "b_type": b[0],
+                "b_type": PARTY_LABELS[b[0]],
                 "b_key": b[1],
-                "kind": kind,
+                "kind": "结对包联",
+                "since": _date(self.rng, dt.date(2019, 1, 1), 2490),
+                "progress": self._note(),
+            },
+        )
+
+    def co_built(self, school: School, major: cat.Major, credit_code: str) -> None:
+        """Programme ↔ enterprise (共建专业); some of them ended."""
+        rng = self.rng
+        self.write(
+            fmt.PROGRAMME_PARTNERSHIPS,
+            {
+                "school_code": school.code,
+                "major_code": major.code,
+                "credit_code": credit_code,
+                "kind": "共建专业",
                 "status": "ended" if rng.random() < 0.08 else "active",
                 "since": _date(rng, dt.date(2019, 1, 1), 2490),
-                "progress": note,
+                "progress": self._note(),
+            },
+        )
+
+    def pairing_row(self, unit: str, counterparts: list[str], need: str) -> None:
+        """One row of the seed 002 Annex 1 table: a bureau or school and what it pairs with."""
+        rng = self.rng
+        self.write(
+            fmt.PAIRING_TABLE,
+            {
+                "unit": unit,
+                "counterparts": counterparts,
+                "counterpart_contact": f"{person_name(rng)} {mobile(rng)}",
+                "unit_contact": f"{person_name(rng)} {mobile(rng)}",
+                "need": need,
+                "policies": rng.choice(POLICIES),
+                "progress": self._note(),
+                "deadline": rng.choice(("2025年12月", "2026年6月", "2026-12-31", "长期")),
             },
         )
 
@@ -229,19 +279,28 @@ class Generator:
                     [m.name, m.class_name],
                     host_school=s.code,
                 )
-        province = ("bureau", "河南省教育厅")
+        # Annex 1 rows: each bureau (province, city, county) and some schools with their parks.
+        units: dict[str, list[Park]] = {}
         for p in w.parks:
-            self.partnership(
-                party("bureau", w.city_bureau[p.city_code]), party("park", p.name), "结对包联"
-            )
+            units.setdefault(w.city_bureau[p.city_code], []).append(p)
             county = w.county_bureau.get(p.region_code)
             if county:
-                self.partnership(party("bureau", county), party("park", p.name), "结对包联")
+                units.setdefault(county, []).append(p)
             if p.name.startswith(("郑州航空港", "中原科技城")):
-                self.partnership(province, party("park", p.name), "结对包联")
+                units.setdefault("河南省教育厅", []).append(p)
             near = self.schools_by_city.get(p.city_code, [])
             for s in rng.sample(near, min(len(near), rng.randint(1, 3))):
-                self.partnership(party("school", s.code), party("park", p.name), "结对包联")
+                units.setdefault(s.name, []).append(p)
+        for unit, parks in units.items():
+            self.pairing_row(unit, [p.name for p in parks], self._park_need(parks[0]))
+
+    def _park_need(self, p: Park) -> str:
+        rng = self.rng
+        occs = self._occupation_names(rng.choice(p.divisions), 2)
+        return (
+            f"园区{p.chains[0]}企业急需{'、'.join(occs)}等技术技能人才；"
+            f"希望共建{p.chains[0]}产业学院和实习实训基地，开展订单培养。"
+        )
 
     def _school_mentors(self, s: School) -> None:
         rng = self.rng
@@ -280,6 +339,7 @@ class Generator:
             {
                 "name": name,
                 "kind": kind,
+                "kind_label": MENTOR_LABELS[kind],
                 "school_code": school,
                 "credit_code": enterprise,
                 "title": title,
@@ -353,7 +413,7 @@ class Generator:
         if rng.random() < 0.08:
             group = rng.choice(self.world.groups)
             division = rng.choice(group.divisions)
-        size = rng.choices(SIZES, SIZE_WEIGHTS)[0]
+        size = rng.choices(SIZES, cum_weights=_SIZE_CUM)[0]
         if group and size in ("小型", "微型") and rng.random() < 0.6:
             size = "中型"
         word = rng.choice(DIVISION_NAME_WORDS.get(division, ("科技",)))
@@ -392,6 +452,7 @@ class Generator:
             "contact_phone": mobile(rng),
             "status": "inactive" if rng.random() < 0.03 else "active",
         }
+        row["status_label"] = STATUS_LABELS[row["status"]]
         out = [(row, meta)]
         if dup:
             # The same company registered again under a variant name, with another code.
@@ -460,31 +521,39 @@ class Generator:
             return  # duplicates are what the product must detect: no partnerships of their own
         me = party("enterprise", code)
         if big and self.hubs < self.hub_cap and rng.random() < 0.3:
+            # A hub: a large enterprise many schools have already paired with (skew).
             self.hubs += 1
             for s in self._schools_for(meta, rng.randint(8, 30), anywhere=True):
-                self.partnership(party("school", s.code), me, "结对包联")
+                self.partnership(party("school", s.code if rng.random() < 0.5 else s.name), me)
         elif rng.random() < (0.3 if big else 0.12 if size == "中型" else 0.04):
             for s in self._schools_for(meta, rng.randint(1, 2)):
-                self.partnership(party("school", s.code), me, "结对包联")
+                self.partnership(party("school", s.code if rng.random() < 0.5 else s.name), me)
         if rng.random() < (0.4 if big else 0.04):
             pool = self.programmes_by_div.get(division, [])
             for s, m in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
-                self.partnership(party("programme", programme_key(s.code, m.code)), me, "共建专业")
+                self.co_built(s, m, code)
         if rng.random() < 0.01:
             bureau = (
                 self.world.county_bureau.get(meta["region"]) or self.world.city_bureau[meta["city"]]
             )
-            self.partnership(party("bureau", bureau), me, "结对包联")
+            occ = rng.choice(self._occupations(division))
+            need = f"急需{occ.name}{rng.randint(2, 20)}名；希望对接职业院校开展订单培养。"
+            self.pairing_row(bureau, [code], need)
 
     def _schools_for(self, meta: dict, k: int, anywhere: bool = False) -> list[School]:
-        rng = self.rng
-        pool = self.schools_by_div.get(meta["division"], [])
-        local = [s for s in pool if s.city_code == meta["city"]] if not anywhere else pool
-        if len(local) < k:
-            local = local + [
-                s for s in self.schools_by_city.get(meta["city"], []) if s not in local
-            ]
-        return rng.sample(local, min(k, len(local)))
+        """k distinct schools: teaching for the division (in the same city unless `anywhere`),
+        topped up with other schools of the city."""
+        city, division = meta["city"], meta["division"]
+        pool = self.schools_by_div.get(division, [])
+        if anywhere:
+            return self.rng.sample(pool, min(k, len(pool)))
+        local = self._local.get((city, division))
+        if local is None:
+            near = [s for s in pool if s.city_code == city]
+            codes = {s.code for s in near}
+            near += [s for s in self.schools_by_city.get(city, []) if s.code not in codes]
+            local = self._local[(city, division)] = near
+        return self.rng.sample(local, min(k, len(local)))
 
     def _occupations(self, division: str) -> list[cat.Occupation]:
         return self.occ_by_div.get(division) or self.occ_fallback
@@ -499,7 +568,7 @@ class Generator:
         n = 0 if r < 0.4 else 1 if r < 0.75 else 2 if r < 0.92 else 3
         titles: set[str] = set()
         for _ in range(n):
-            kind = rng.choices(NEED_KINDS, NEED_WEIGHTS)[0]
+            kind = rng.choices(NEED_KINDS, cum_weights=_NEED_CUM)[0]
             occ = rng.choice(self._occupations(meta["division"]))
             title, text, headcount = self._need_text(kind, occ, meta)
             if title in titles:

@@ -1,12 +1,12 @@
 """Load a generated sample directory through the importer, kind by kind, in reference order.
 
 Everything goes through `service.ingest.service.import_file`, as a user's upload would; only
-bureaus, which have no import kind, are written directly (service/sample/repository.py).
+what has no import kind (bureaus, programme ↔ enterprise partnerships) is written directly
+(service/sample/repository.py).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,35 +24,30 @@ class SampleLoadError(RuntimeError):
     """A sample file was rejected by the importer (which would be a bug in the generator)."""
 
 
-def importer_kinds() -> set[str]:
-    try:
-        module = importlib.import_module("service.ingest.service")
-    except ImportError:
-        return set()
-    return set(getattr(module, "KINDS", ()))
-
-
 def load_dir(
     conn: psycopg.Connection, directory: Path, progress: LoadProgress | None = None
 ) -> dict[str, Any]:
     """Import every sample file of `directory`; commits after each file. Returns the reports."""
     from service.ingest.service import import_file
 
-    kinds = importer_kinds()
     reports: dict[str, Any] = {}
+    direct = {
+        fmt.BUREAUS.kind: repository.upsert_bureaus,
+        fmt.PROGRAMME_PARTNERSHIPS.kind: repository.insert_programme_partnerships,
+    }
     for spec in fmt.ALL:
         path = directory / spec.filename
         if not path.exists():
             continue
-        if spec is fmt.BUREAUS and (not kinds or spec.kind not in kinds):
-            reports[spec.kind] = repository.upsert_bureaus(conn, path)
+        if spec.kind in direct:
+            reports[spec.kind] = direct[spec.kind](conn, path)
             conn.commit()
             continue
         step = None
         if progress is not None:
 
-            def step(done: int, total: int | None, _kind: str = spec.kind) -> None:
-                progress(_kind, done, total)
+            def step(phase: str, done: int, total: int | None, _k: str = spec.kind) -> None:
+                progress(f"{_k} ({phase})", done, total)
 
         with path.open("rb") as f:
             report = import_file(conn, f, spec.filename, spec.kind, progress=step)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.sample import catalogs as cat
 from service.sample.mess import pdf_spaces
@@ -189,7 +190,9 @@ def make_parks(rng: random.Random) -> list[Park]:
         outer = [c for c in counties if not c.name.endswith("区")]
         for county in rng.sample(outer, min(len(outer), rng.randint(2, 4))):
             suffix = rng.choice(("经济技术开发区", "产业集聚区", "高新技术产业开发区"))
-            parks.append(_park(rng, f"{county.short}{suffix}", county.code))
+            # 安阳县 shortens to the city's own 安阳: keep the full county name then.
+            stem = county.short if county.short != city.short else county.name
+            parks.append(_park(rng, f"{stem}{suffix}", county.code))
     return parks
 
 
@@ -282,6 +285,7 @@ COMMON_CLASSES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def _commonness(m: cat.Major) -> float:
     """How often a major is offered: rare languages, special (T) majors, niche classes less."""
     if m.class_name == "外国语言文学类" and m.name not in COMMON_LANGUAGES:
@@ -305,7 +309,8 @@ def pick_programmes(rng: random.Random, school_name: str, kind: str) -> list[cat
     # A school's name says what it is strong in: most of its majors come from there.
     k_focus = min(len(hits), round(k * (0.85 if specialised else 0.6))) if hits else 0
     chosen = weighted_sample(rng, hits, [_commonness(m) for m in hits], k_focus)
-    rest = [m for m in pool if m not in chosen]
+    taken = {m.code for m in chosen}
+    rest = [m for m in pool if m.code not in taken]
     chosen += weighted_sample(rng, rest, [_commonness(m) for m in rest], k - k_focus)
     # The same code can appear on two levels only via the 职教本科 mix: keep one per school.
     return list({m.code: m for m in chosen}.values())
@@ -377,6 +382,7 @@ def school_row(s: School, rng: random.Random) -> dict:
         "name": s.name,
         "kind": s.kind,
         "region_code": s.region_code,
+        "region_name": where,
         "tags": tags,
         "description": text,
         "contact_name": person_name(rng),

@@ -36,6 +36,8 @@ class CsvSink:
         # utf-8-sig: what Excel writes (and needs to open it); gbk: what older Excel exports are.
         self._f = path.open("w", encoding=spec.encoding, newline="", errors="strict")
         self._w = csv.writer(self._f, lineterminator="\r\n" if spec.crlf else "\n")
+        for line in spec.preamble:
+            self._w.writerow([line])
         self._w.writerow(spec.headers)
 
     def write(self, row: Row) -> None:
