@@ -439,7 +439,8 @@ class Generator:
             "size": size,
             "classes": [cat.industries()[c].name for c in codes if c in cat.industries()],
         }
-        row = {
+        status = "inactive" if rng.random() < 0.03 else "active"
+        row: dict[str, Any] = {
             "credit_code": credit_code(index, region, self.offset),
             "name": name,
             "industry_codes": codes,
@@ -450,9 +451,9 @@ class Generator:
             "description": self._description(name, meta, park),
             "contact_name": person_name(rng),
             "contact_phone": mobile(rng),
-            "status": "inactive" if rng.random() < 0.03 else "active",
+            "status": status,
+            "status_label": STATUS_LABELS[status],
         }
-        row["status_label"] = STATUS_LABELS[row["status"]]
         out = [(row, meta)]
         if dup:
             # The same company registered again under a variant name, with another code.

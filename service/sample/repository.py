@@ -69,7 +69,8 @@ def insert_programme_partnerships(conn: psycopg.Connection, path: Path) -> int:
                JOIN programmes p ON p.school_id = sc.id AND p.major_code = s.major_code
                WHERE NOT EXISTS (  -- loading the same file twice adds nothing, ended rows included
                    SELECT 1 FROM partnerships x
-                   WHERE (x.a_type, x.a_id, x.b_type, x.b_id) = ('enterprise', e.id, 'programme', p.id)
+                   WHERE x.a_type = 'enterprise' AND x.a_id = e.id
+                     AND x.b_type = 'programme' AND x.b_id = p.id
                      AND (x.status = 'active' OR (x.status = s.status AND x.since = s.since)))
                ON CONFLICT DO NOTHING""",
             (source,),
