@@ -144,10 +144,12 @@ def _date(rng: random.Random, start: dt.date, days: int) -> str:
 
 
 class Generator:
-    def __init__(self, out_dir: Path, enterprises: int, seed: int) -> None:
+    def __init__(
+        self, out_dir: Path, enterprises: int, seed: int, max_schools: int | None = None
+    ) -> None:
         self.out_dir, self.n, self.seed = out_dir, enterprises, seed
         self.rng = random.Random(f"xiaoqi-sample:{seed}")
-        self.world: World = make_world(random.Random(f"world:{seed}"), enterprises)
+        self.world: World = make_world(random.Random(f"world:{seed}"), enterprises, max_schools)
         self.sinks: dict[str, Sink] = {}
         self.base_names: set[str] = set()
         self.mentor_seq = 0
@@ -664,9 +666,15 @@ def _bisect(cum: list[int], x: float) -> int:
 
 
 def generate(
-    out_dir: Path, enterprises: int = 3000, seed: int = 7, progress: ProgressFn | None = None
+    out_dir: Path,
+    enterprises: int = 3000,
+    seed: int = 7,
+    progress: ProgressFn | None = None,
+    *,
+    max_schools: int | None = None,
 ) -> Manifest:
-    """Write the sample files for `enterprises` enterprise records (duplicates included)."""
+    """Write the sample files for `enterprises` enterprise records (duplicates included).
+    `max_schools` keeps only a subset of schools (for the small committed showcase)."""
     if enterprises < 1:
         raise ValueError("enterprises must be at least 1")
-    return Generator(out_dir, enterprises, seed).run(progress)
+    return Generator(out_dir, enterprises, seed, max_schools).run(progress)

@@ -433,12 +433,17 @@ def make_groups(rng: random.Random, enterprises: int) -> list[Group]:
     return groups
 
 
-def make_world(rng: random.Random, enterprises: int) -> World:
+def make_world(rng: random.Random, enterprises: int, max_schools: int | None = None) -> World:
     bureaus, city_bureau, county_bureau = make_bureaus(rng)
+    parks, schools = make_parks(rng), make_schools(rng)
+    if max_schools is not None:
+        # A showcase subset: the first universities and vocational schools of the list.
+        voc = [s for s in schools if s.kind == "中职"][: max_schools // 3]
+        schools = [s for s in schools if s.kind != "中职"][: max_schools - len(voc)] + voc
     return World(
         bureaus,
-        make_parks(rng),
-        make_schools(rng),
+        parks,
+        schools,
         make_groups(rng, enterprises),
         city_bureau,
         county_bureau,
