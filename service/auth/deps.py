@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import Depends, Request
 
 from service.auth import service as auth
 from service.auth.schemas import ROLES, User
-from service.deps import get_conn
 from service.errors import Forbidden, Unauthorized
 
 # Matches no region path: the scope of a non-admin account that has lost its region.
@@ -101,12 +99,3 @@ def in_scope(user: User, region_path: str | None) -> bool:
         return False
     return region_path == scope or region_path.startswith(scope + ".")
 
-
-def _tx(request: Request) -> Iterator[psycopg.Connection]:
-    yield from get_conn(request)
-
-
-# Like service.deps.Conn, but the transaction commits BEFORE the response is sent: FastAPI runs
-# the exit code of a yield dependency after sending the response unless scope="function", so a
-# client could otherwise see 200 before its write is durable (or visible to its next request).
-TxConn = Annotated[psycopg.Connection, Depends(_tx, scope="function")]

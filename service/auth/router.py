@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from service.auth import service
 from service.auth.deps import RequiredUser, require_roles
-from service.auth.deps import TxConn as Conn
 from service.auth.schemas import LoginIn, TokenCreate, TokenOut, User, UserCreate, UserOut
+from service.deps import Conn
 
 router = APIRouter(tags=["auth"])
 

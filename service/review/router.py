@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from service.auth.deps import RequiredUser, require_roles
-from service.auth.deps import TxConn as Conn
 from service.auth.schemas import User
+from service.deps import Conn
 from service.review import service
 from service.review.schemas import (
     BulkIn,
