@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from service.auth import service as auth
 from service.auth.schemas import ROLES, User
+from service.deps import Conn
 from service.errors import Forbidden, Unauthorized
 
 # Matches no region path: the scope of a non-admin account that has lost its region.
@@ -99,3 +100,8 @@ def in_scope(user: User, region_path: str | None) -> bool:
         return False
     return region_path == scope or region_path.startswith(scope + ".")
 
+
+
+# Kept for importers written while service.deps.Conn still committed after the response; it now
+# commits before (scope="function"), so the two are the same.
+TxConn = Conn
