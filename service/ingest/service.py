@@ -137,6 +137,9 @@ def _run(
                 for i, t in enumerate(spec.targets)
             }
             _stage_rows(conn, spec, table, ctx, stages, report, errors, progress)
+            if report.total == 0:
+                errors.append(RowError(None, None, None, "文件中没有数据行（只有表头）", "no_rows"))
+                raise psycopg.Rollback()
             dup_rows = _duplicates(conn, spec, stages, hm)
             report.rejected += len(dup_rows)
             errors.extend(dup_rows.values())
