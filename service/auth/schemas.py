@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 Role = Literal["province_admin", "reviewer", "bureau", "school", "enterprise"]
 ROLES: tuple[str, ...] = ("province_admin", "reviewer", "bureau", "school", "enterprise")
@@ -19,6 +19,16 @@ ROLE_NAMES = {
 }
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{3,64}$"
 MIN_PASSWORD = 8
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("不能包含 NUL 字符")
+    return value
+
+
+# Text that is stored in PostgreSQL, which refuses NUL bytes in text: reject them up front (422).
+DbText = Annotated[str, AfterValidator(_no_nul)]
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class UserOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: DbText = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -68,19 +78,19 @@ class UserCreate(BaseModel):
     username: str = Field(pattern=USERNAME_PATTERN, description="3–64 个字母、数字或 _.@-")
     password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
     role: Role
-    display_name: str = Field(default="", max_length=200)
+    display_name: DbText = Field(default="", max_length=200)
     region: str | None = Field(
         default=None, pattern=r"^[0-9]{6}$",
         description="行政区划代码；reviewer 与 bureau 必填（其辖区）",
     )
-    school_code: str | None = Field(default=None, max_length=12, description="school 角色必填")
-    enterprise_credit_code: str | None = Field(
+    school_code: DbText | None = Field(default=None, max_length=12, description="school 角色必填")
+    enterprise_credit_code: DbText | None = Field(
         default=None, max_length=18, description="enterprise 角色必填（统一社会信用代码）"
     )
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: DbText = Field(default="", max_length=200)
 
 
 class TokenOut(BaseModel):

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.auth.schemas import DbText
+
 Decision = Literal["approve", "reject", "return"]
 State = Literal["draft", "pending", "returned", "approved", "rejected"]
 
@@ -29,7 +31,7 @@ class SubmitOut(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Decision
-    reason: str = Field(default="", max_length=2000,
+    reason: DbText = Field(default="", max_length=2000,
                         description="reject 与 return 必填：退回 / 驳回的理由")
 
 

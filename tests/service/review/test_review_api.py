@@ -312,3 +312,24 @@ def test_bulk_is_all_or_nothing(world: World, base_url: str) -> None:
         assert r.status_code == 200, r.text
         assert [i["state"] for i in r.json()["items"]] == ["approved", "rejected", "returned"]
     assert count(world.url, "reviews") == 3 and count(world.url, "partnerships") == 1
+
+
+def test_bad_input_is_4xx_and_writes_nothing(world: World, base_url: str) -> None:
+    item = pending(world, "zz", "zz1")
+    big = 2**40  # beyond PostgreSQL int
+    with closing(login(base_url, "admin")) as c:
+        res = c.post("/v1/review/submit", json={"recommendation_ids": [big, -1]}).json()
+        assert [r["status"] for r in res["results"]] == [404, 404]
+        assert c.post(f"/v1/review/items/{big}/decisions",
+                      json={"decision": "approve"}).status_code == 404
+        r = c.post("/v1/review/decisions", json={"items": [{"id": big, "decision": "approve"}]})
+        assert r.status_code == 404
+        for body in ({"decision": "return", "reason": "坏\x00字符"},
+                     {"decision": "return", "reason": "长" * 2001},
+                     {"decision": "approve", "reason": 5}, {}):
+            r = c.post(f"/v1/review/items/{item}/decisions", json=body)
+            assert r.status_code == 422, body
+        for params in ({"min_score": "nan"}, {"max_age_days": "-1"}, {"region": "41"},
+                       {"candidate_type": "bureau"}, {"offset": "-1"}):
+            assert c.get("/v1/review/queue", params=params).status_code == 422, params
+    assert count(world.url, "reviews") == 0
