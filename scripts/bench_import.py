@@ -77,7 +77,7 @@ def write_csv(path: Path, n: int, regions: list[tuple[str, str]], seed: int = 7)
     return path
 
 
-def _regions(conn: psycopg.Connection) -> list[tuple[str, str]]:
+def _regions(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     rows = conn.execute("SELECT code, name FROM regions WHERE level <> 'province' ORDER BY code")
     return [(r["code"], r["name"]) for r in rows]
 
@@ -88,7 +88,7 @@ def _phase(rows: int, seconds: float, **extra: Any) -> dict[str, Any]:
             "peak_rss_mib": round(peak_rss_mib(), 1), **extra}
 
 
-def baseline_insert(conn: psycopg.Connection, path: Path) -> int:
+def baseline_insert(conn: psycopg.Connection[Any], path: Path) -> int:
     """The naive loader: parse the CSV and INSERT every row (executemany), no COPY, no staging."""
     regions = {r["name"]: r["id"] for r in conn.execute("SELECT id, name FROM regions")}
     parks = {r["name"]: r["id"] for r in conn.execute("SELECT id, name FROM parks")}
@@ -129,7 +129,7 @@ def run(n: int, *, seed: int = 7, baseline: bool = True,
             admin.execute("CREATE DATABASE xiaoqi_bench")
         url = server.uri.replace("/postgres?", "/xiaoqi_bench?")
         with psycopg.connect(url, row_factory=dict_row) as conn:
-            setup_database(conn)
+            setup_database(conn)  # type: ignore[arg-type]
             parks_csv = root / "parks.csv"
             parks_csv.write_text("园区名称,所在地区\n" + "".join(f"{p},郑州市\n" for p in PARKS),
                                  encoding="utf-8")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
@@ -26,11 +25,12 @@ from service.ingest.service import KINDS
 
 err = Console(stderr=True)
 ERRORS_SHOWN = 30
+ProgressFn = Callable[[str, int, int | None], None]
 KindChoice = Enum("KindChoice", {name: name for name in KINDS}, type=str)  # type: ignore[misc]
 
 
 @contextmanager
-def progress_bar(label: str, *, quiet: bool = False) -> Iterator[Callable[[str, int, int | None], None]]:
+def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressFn]:
     """A rich progress bar on stderr fed by import_file's progress(phase, done, total)."""
     if quiet:
         yield lambda phase, done, total: None

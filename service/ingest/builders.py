@@ -99,7 +99,8 @@ CONTACTS = {"contact_name": (name_text, None), "contact_phone": (name_text, None
 ENTERPRISE_COLUMNS = (
     C("credit_code", ("统一社会信用代码", "信用代码", "社会信用代码", "企业信用代码"), True),
     C("name", ("企业名称", "名称", "单位名称", "企业"), True),
-    C("industry_codes", ("行业代码", "所属行业", "行业", "国民经济行业代码"), aliases=("industries",)),
+    C("industry_codes", ("行业代码", "所属行业", "行业", "国民经济行业代码"),
+      aliases=("industries",)),
     C("region", ("所在地区", "地区", "区划代码", "所在地", "行政区划", "注册地"),
       aliases=("region_id", "region_code")),
     C("park", ("所属园区", "产业园区", "园区"), aliases=("park_id", "park_name")),
@@ -339,8 +340,10 @@ def build_mentor(r: Row) -> None:
                        "capacity": (partial(parse_int, maximum=10_000), 3),
                        "contact_email": (parse_email, None)})
     if name and org:
+        org_text = next((as_text(r.raw(c)[0]) for c in ("affiliation", "school", "enterprise")
+                         if r.raw(c)[0] is not None), "")
         r.emit("mentors", rec, f"{name}|{school_id or 0}|{enterprise_id or 0}",
-               f"{name} / {as_text(r.raw('affiliation')[0] or r.raw('school')[0] or r.raw('enterprise')[0])}")
+               f"{name} / {org_text}")
 
 
 MENTORS = Kind(
@@ -411,7 +414,8 @@ PARTNERSHIP_COLUMNS = (
 def find_party(r: Row, text: str, ptype: str | None) -> tuple[Ref | None, str | None]:
     """By the given type, else the first of bureau, park, school, enterprise that knows it."""
     lk = r.ctx.lookups
-    finders = {"bureau": lk.bureau, "park": lk.park, "school": lk.school, "enterprise": lk.enterprise}
+    finders = {"bureau": lk.bureau, "park": lk.park, "school": lk.school,
+               "enterprise": lk.enterprise}
     if ptype:
         return finders[ptype](text)
     for find in finders.values():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -34,7 +35,7 @@ Found = tuple[Ref | None, str | None]
 
 
 class Lookups:
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._regions: dict[str, set[int]] = {}
         self._region_codes: dict[str, int] = {}
@@ -51,15 +52,23 @@ class Lookups:
         self._ent_codes: dict[str, Ref] = {}
         self._ent_names: dict[str, set[Ref]] = {}
         self._ent_asked: set[str] = set()
+        self._region_cache: dict[str, tuple[int | None, str | None]] = {}
 
     # ------------------------------------------------------------ regions
     def region(self, text: str) -> tuple[int | None, str | None]:
+        found = self._region_cache.get(text)
+        if found is None:
+            found = self._region_cache[text] = self._region(text)
+        return found
+
+    def _region(self, text: str) -> tuple[int | None, str | None]:
         key = fold(text)
         if key in self._region_codes:
             return self._region_codes[key], None
         ids = self._regions.get(key)
         if not ids:
-            return None, f"未知地区「{text}」（可填区划代码或名称，如 410105、金水区、郑州市金水区）"
+            return None, (f"未知地区「{text}」"
+                          "（可填区划代码或名称，如 410105、金水区、郑州市金水区）")
         if len(ids) > 1:
             return None, f"地区「{text}」有重名，请写全称（如 河南省郑州市金水区）或区划代码"
         return next(iter(ids)), None

@@ -11,7 +11,8 @@ Decisions:
   【政策和举措】, 【推进情况】, 【完成时限】 and both contacts), so nothing in the table is lost;
   this is where a park's need lives, since parks have no needs table.
 * when the counterpart is an enterprise, the 需求 cell also becomes a need of that enterprise
-  (title = its first clause, kind guessed from keywords of the title, then the text, deadline = 完成时限 when it is a date).
+  (title = its first clause, kind guessed from keywords of the title, then the
+  text, deadline = 完成时限 when it is a date).
   The same need text in two rows for one enterprise is stored once.
 """
 

@@ -78,7 +78,8 @@ def open_table(
         raise FileProblem("文件为空", "empty_file")
     ext = Path(filename or "").suffix.lower()
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileProblem("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入", "xls_unsupported")
+        raise FileProblem("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入",
+                          "xls_unsupported")
     if head.startswith(b"PK\x03\x04") and ext not in CSV_EXTS | JSONL_EXTS:
         return _open_xlsx(raw, is_header, sheet)
     if ext in XLSX_EXTS:
@@ -100,7 +101,7 @@ def seekable(source: IO[bytes]) -> IO[bytes]:
     spool = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (closed by caller)
     shutil.copyfileobj(source, spool)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 # ---------------------------------------------------------------- text: encoding and CSV
@@ -260,7 +261,8 @@ def _open_jsonl(raw: IO[bytes]) -> Table:
     rows_iter: Iterator[tuple[int, Any]]
     if sample.lstrip("\ufeff \t\r\n").startswith("["):
         if size is not None and size > JSON_ARRAY_MAX_BYTES:
-            raise FileProblem("JSON 数组文件过大，请改用 JSON Lines（每行一个对象）", "json_too_big")
+            raise FileProblem("JSON 数组文件过大，请改用 JSON Lines（每行一个对象）",
+                              "json_too_big")
         rows_iter = _json_array(raw, encoding)
     else:
         rows_iter = _json_lines(text, encoding)
@@ -317,8 +319,9 @@ def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
         if isinstance(obj, BadRow):
             return lineno, obj
         if not isinstance(obj, dict):
-            return lineno, BadRow("每行应为一个 JSON 对象", json.dumps(obj, ensure_ascii=False)[:200])
-        return lineno, [_json_cell(obj.get(k)) for k in keys]  # type: ignore[union-attr]
+            shown = json.dumps(obj, ensure_ascii=False)[:200]
+            return lineno, BadRow("每行应为一个 JSON 对象", shown)
+        return lineno, [_json_cell(obj.get(k)) for k in keys]
 
     for lineno, obj in pending:
         yield align(lineno, obj)

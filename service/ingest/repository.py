@@ -20,7 +20,7 @@ STAGE_META = ("_seq", "_row", "_key", "_keyval")
 # ---------------------------------------------------------------- reference look-ups
 
 
-def regions(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def regions(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     """Every region with the names of its ancestors, province first."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
@@ -31,22 +31,24 @@ def regions(conn: psycopg.Connection) -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def parks(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def parks(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT id, name, region_id FROM parks").fetchall()
 
 
-def schools(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def schools(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT id, code, name, region_id FROM schools").fetchall()
 
 
-def bureaus(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def bureaus(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT id, name, region_id FROM bureaus").fetchall()
 
 
-def enterprises_matching(conn: psycopg.Connection, probes: Sequence[str]) -> list[dict[str, Any]]:
+def enterprises_matching(
+    conn: psycopg.Connection[Any], probes: Sequence[str]
+) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """SELECT id, credit_code, name, region_id FROM enterprises
@@ -68,7 +70,9 @@ class Stage:
     oids: tuple[int, ...]  # COPY types of STAGE_META + columns
 
 
-def create_stage(conn: psycopg.Connection, name: str, table: str, columns: Sequence[str]) -> Stage:
+def create_stage(
+    conn: psycopg.Connection[Any], name: str, table: str, columns: Sequence[str]
+) -> Stage:
     """Same column types as the target, no constraints; dropped with the import's savepoint."""
     select = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     conn.execute(
@@ -86,7 +90,7 @@ def create_stage(conn: psycopg.Connection, name: str, table: str, columns: Seque
     return Stage(name, table, tuple(columns), tuple(o[0] for o in oids))
 
 
-def copy_rows(conn: psycopg.Connection, stage: Stage, rows: Iterable[Sequence[Any]]) -> None:
+def copy_rows(conn: psycopg.Connection[Any], stage: Stage, rows: Iterable[Sequence[Any]]) -> None:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*STAGE_META, *stage.columns))
     with conn.cursor() as cur, cur.copy(
         sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage.name), cols)
@@ -96,12 +100,12 @@ def copy_rows(conn: psycopg.Connection, stage: Stage, rows: Iterable[Sequence[An
             copy.write_row(row)
 
 
-def index_stage(conn: psycopg.Connection, stage: Stage) -> None:
+def index_stage(conn: psycopg.Connection[Any], stage: Stage) -> None:
     conn.execute(sql.SQL("CREATE INDEX ON {} (_seq)").format(sql.Identifier(stage.name)))
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage.name)))
 
 
-def duplicates(conn: psycopg.Connection, stage: Stage) -> list[tuple[int, str, int]]:
+def duplicates(conn: psycopg.Connection[Any], stage: Stage) -> list[tuple[int, str, int]]:
     """(row, key as written, first row) for each later occurrence of a key already staged."""
     with conn.cursor(row_factory=tuple_row) as cur:
         return cur.execute(
@@ -116,7 +120,7 @@ def duplicates(conn: psycopg.Connection, stage: Stage) -> list[tuple[int, str, i
         ).fetchall()
 
 
-def drop_later_duplicates(conn: psycopg.Connection, stage: Stage) -> int:
+def drop_later_duplicates(conn: psycopg.Connection[Any], stage: Stage) -> int:
     cur = conn.execute(
         sql.SQL(
             """DELETE FROM {s} s USING {s} f
@@ -126,7 +130,7 @@ def drop_later_duplicates(conn: psycopg.Connection, stage: Stage) -> int:
     return cur.rowcount
 
 
-def drop_rows(conn: psycopg.Connection, stage: Stage, rows: Sequence[int]) -> None:
+def drop_rows(conn: psycopg.Connection[Any], stage: Stage, rows: Sequence[int]) -> None:
     if rows:
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE _row = ANY(%s)").format(sql.Identifier(stage.name)),
@@ -134,7 +138,7 @@ def drop_rows(conn: psycopg.Connection, stage: Stage, rows: Sequence[int]) -> No
         )
 
 
-def stage_bounds(conn: psycopg.Connection, stage: Stage) -> tuple[int, int, int]:
+def stage_bounds(conn: psycopg.Connection[Any], stage: Stage) -> tuple[int, int, int]:
     with conn.cursor(row_factory=tuple_row) as cur:
         row = cur.execute(
             sql.SQL("SELECT coalesce(min(_seq), 0), coalesce(max(_seq), -1), count(*) FROM {}")
@@ -144,7 +148,7 @@ def stage_bounds(conn: psycopg.Connection, stage: Stage) -> tuple[int, int, int]
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def drop_stage(conn: psycopg.Connection, stage: Stage) -> None:
+def drop_stage(conn: psycopg.Connection[Any], stage: Stage) -> None:
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(stage.name)))
 
 
@@ -157,7 +161,7 @@ def _key_sql(exprs: Sequence[str], alias: str) -> sql.Composable:
 
 
 def upsert_batch(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     stage: Stage,
     *,
     key: Sequence[str],
@@ -176,6 +180,7 @@ def upsert_batch(
     cols_t = sql.SQL(", ").join(sql.SQL("t.") + sql.Identifier(c) for c in compare)
     cols_s = sql.SQL(", ").join(sql.SQL("s.") + sql.Identifier(c) for c in compare)
     extra = sql.SQL(f" AND {match.format(t='t.')}" if match else "")
+    same: sql.Composable
     if compare:
         same = sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(cols_t, cols_s)
     else:
@@ -195,6 +200,7 @@ def upsert_batch(
         if not left or not left[0]:
             return 0, 0, unchanged
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in stage.columns)
+        action: sql.Composable
         if compare:
             excluded = sql.SQL(", ").join(
                 sql.SQL("EXCLUDED.") + sql.Identifier(c) for c in compare

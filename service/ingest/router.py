@@ -31,7 +31,8 @@ class ImportRejected(InvalidInput):
     """422 whose body is the whole report (counts, every rejected row)."""
 
     def __init__(self, report: ImportReport) -> None:
-        super().__init__("文件有错误，未写入任何数据", errors=[e.model_dump() for e in report.errors])
+        errors = [e.model_dump() for e in report.errors]
+        super().__init__("文件有错误，未写入任何数据", errors=errors)
         self.report = report
 
     def body(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One data row under validation: typed access to its cells, its errors and the records it yields."""
+"""One data row under validation: typed access to its cells, its errors, the records it yields."""
 
 from __future__ import annotations
 
@@ -65,12 +65,20 @@ class Row:
         return self.ctx.columns[col].display
 
     def raw(self, col: str) -> tuple[Cell, str]:
-        """The first non-blank cell among the headers mapped to `col`, with that header."""
+        """The first non-blank cell among the headers mapped to `col` (text cells stripped),
+        with that header."""
         cells = self.cells
         for i in self.ctx.hm.positions.get(col, ()):
             value = cells[i] if i < len(cells) else None
-            if value is not None and as_text(value) is not None:
-                return value, self.ctx.hm.headers[i] or self.ctx.columns[col].display
+            if value is None:
+                continue
+            if type(value) is str:  # the common case, kept fast
+                value = value.strip()
+                if not value:
+                    continue
+            elif as_text(value) is None:
+                continue
+            return value, self.ctx.hm.headers[i] or self.ctx.columns[col].display
         return None, self.header(col)
 
     # ------------------------------------------------------------ errors
@@ -92,7 +100,7 @@ class Row:
         code: str = "invalid",
     ) -> Any:
         cell, header = self.raw(col)
-        if as_text(cell) is None:
+        if cell is None:
             if required:
                 self._required(col, header)
             return default
@@ -129,7 +137,8 @@ class Row:
         return region_id
 
     def _required(self, col: str, header: str) -> None:
-        self.errors.append(RowError(self.number, header, None, f"必填项「{header}」为空", "required"))
+        reason = f"必填项「{header}」为空"
+        self.errors.append(RowError(self.number, header, None, reason, "required"))
 
     # ------------------------------------------------------------ output
     def emit(self, table: str, values: dict[str, Any], key: str, shown: str) -> None:

@@ -28,11 +28,11 @@ class ImportReport(BaseModel):
     encoding: str | None = None
     sheet: str | None = None
     header_row: int | None = None
-    total: int = Field(0, description="数据行数（不含表头、标题行和空行）")
+    total: int = Field(default=0, description="数据行数（不含表头、标题行和空行）")
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: int = Field(0, description="被拒绝的行数")
+    rejected: int = Field(default=0, description="被拒绝的行数")
     errors: list[RowErrorOut] = Field(default_factory=list)
     errors_truncated: bool = False
     ignored_columns: list[str] = Field(default_factory=list, description="未识别、已忽略的列")

@@ -1,4 +1,4 @@
-"""import_file(): one function behind `xiaoqi import`, POST /v1/imports/{kind} and the sample loader.
+"""import_file(): the one function behind `xiaoqi import`, POST /v1/imports/{kind}, sample data.
 
 Rows are streamed from the file, validated in Python (references resolved through cached
 look-ups), and the valid ones COPYed into a temporary staging table. Then, inside the same
@@ -45,7 +45,7 @@ _DB_DATA_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError,
 
 
 def import_file(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     source: Path | str | IO[bytes],
     filename: str | None = None,
     kind: str = "enterprises",
@@ -114,7 +114,7 @@ def missing_columns(spec: Kind, hm: HeaderMap, header_row: int) -> list[RowError
 
 
 def _run(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     spec: Kind,
     table: Table,
     hm: HeaderMap,
@@ -172,7 +172,7 @@ def _run(
 
 
 def _stage_rows(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[Any],
     spec: Kind,
     table: Table,
     ctx: Context,
@@ -212,7 +212,7 @@ def _stage_rows(
 
 
 def _duplicates(
-    conn: psycopg.Connection, spec: Kind, stages: dict[str, repository.Stage], hm: HeaderMap
+    conn: psycopg.Connection[Any], spec: Kind, stages: dict[str, repository.Stage], hm: HeaderMap
 ) -> dict[int, RowError]:
     """Later rows repeating a natural key: rejected, naming the first row."""
     found: dict[int, RowError] = {}
@@ -230,7 +230,7 @@ def _duplicates(
 
 
 def _upsert(
-    conn: psycopg.Connection, target: Any, stage: repository.Stage, progress: Progress | None
+    conn: psycopg.Connection[Any], target: Any, stage: repository.Stage, progress: Progress | None
 ) -> TargetCounts:
     repository.index_stage(conn, stage)
     lo, hi, count = repository.stage_bounds(conn, stage)

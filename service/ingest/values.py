@@ -32,6 +32,8 @@ _MONTH_PATTERNS = (
 
 def fold(text: str) -> str:
     """NFKC (full-width → half-width) and no whitespace: the form used to compare names/codes."""
+    if text.isascii():
+        return "".join(text.split()) if " " in text or "\t" in text else text
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
@@ -81,7 +83,8 @@ def parse_industry_codes(cell: Cell) -> Parsed:
     codes = [fold(v).upper() for v in values]
     bad = [c for c in codes if not _INDUSTRY.match(c)]
     if bad:
-        return None, f"行业代码格式错误：{'、'.join(bad[:3])}（应为 GB/T 4754 代码，如 C、39、3911）"
+        shown = "、".join(bad[:3])
+        return None, f"行业代码格式错误：{shown}（应为 GB/T 4754 代码，如 C、39、3911）"
     return codes, None
 
 
@@ -134,6 +137,9 @@ def parse_enum(cell: Cell, labels: dict[str, str]) -> Parsed:
     text = as_text(cell)
     if text is None:
         return None, None
+    value = labels.get(text)
+    if value is not None:
+        return value, None
     key = fold(text).lower()
     if key in labels:
         return labels[key], None

@@ -56,7 +56,8 @@ def region_id(conn: psycopg.Connection, code: str) -> int:
     return int(conn.execute("SELECT id FROM regions WHERE code = %s", (code,)).fetchone()["id"])
 
 
-def add_park(conn: psycopg.Connection, name: str = "郑州经济技术开发区", code: str = "410100") -> int:
+def add_park(conn: psycopg.Connection, name: str = "郑州经济技术开发区",
+             code: str = "410100") -> int:
     return int(conn.execute(
         "INSERT INTO parks (name, region_id) VALUES (%s, %s) RETURNING id",
         (name, region_id(conn, code))).fetchone()["id"])

@@ -113,7 +113,8 @@ def test_bad_row_in_middle_writes_nothing(conn: psycopg.Connection, files: Path)
     assert not report.committed
     assert (report.total, report.rejected, report.inserted) == (5, 3, 0)
     assert [(e.row, e.column, e.code) for e in report.errors] == [
-        (4, "统一社会信用代码", "credit_code"), (5, "所在地区", "region"), (6, "企业规模", "invalid")]
+        (4, "统一社会信用代码", "credit_code"), (5, "所在地区", "region"),
+        (6, "企业规模", "invalid")]
     assert "校验位" in report.errors[0].reason
     assert (_count(conn), versions(conn)) == before
 

@@ -33,8 +33,7 @@ def test_schools_and_programmes(conn: psycopg.Connection, files: Path) -> None:
     ])
     report = import_file(conn, schools, "s.csv", "schools")
     assert report.committed and report.inserted == 2, report.errors
-    kinds = dict(conn.execute("SELECT name, kind FROM schools").fetchall() and
-                 [(r["name"], r["kind"]) for r in conn.execute("SELECT name, kind FROM schools")])
+    kinds = {r["name"]: r["kind"] for r in conn.execute("SELECT name, kind FROM schools")}
     assert kinds == {"测试大学": "本科", "测试职业学院": "高职专科"}
     progs = write_csv(files / "p.csv", [
         ["学校", "专业代码", "专业名称", "服务产业", "可对接企业数"],
@@ -64,7 +63,8 @@ def test_parks_needs_mentors_bases(conn: psycopg.Connection, files: Path) -> Non
     add_enterprise(conn, code_a, "郑州甲科技有限公司")
     add_enterprise(conn, code_b, "郑州乙制造有限公司")
     parks = write_jsonl(files / "parks.jsonl", [
-        {"园区名称": "郑州航空港经济综合实验区", "所在地区": "河南省郑州市", "主导产业": ["C39", "G56"]},
+        {"园区名称": "郑州航空港经济综合实验区", "所在地区": "河南省郑州市",
+         "主导产业": ["C39", "G56"]},
         {"园区名称": "金水科教园区", "所在地区": "金水区"},
     ])
     report = import_file(conn, parks, "parks.jsonl", "parks")
@@ -80,7 +80,8 @@ def test_parks_needs_mentors_bases(conn: psycopg.Connection, files: Path) -> Non
     assert [(e.row, e.column) for e in report.errors] == [(4, "需求人数"), (4, "截止日期")]
     report = import_file(conn, needs, "n.csv", "needs", skip_invalid=True)
     assert report.inserted == 2
-    got = {r["title"]: r for r in conn.execute("SELECT title, kind, headcount, deadline FROM needs")}
+    got = {r["title"]: r
+           for r in conn.execute("SELECT title, kind, headcount, deadline FROM needs")}
     assert got["焊接工艺改进"]["kind"] == "technology"
     assert str(got["焊接工艺改进"]["deadline"]) == "2026-06-30"
     assert got["招聘嵌入式工程师"]["headcount"] == 5
