@@ -23,6 +23,7 @@ from typing import IO, Any
 HEADER_SCAN_ROWS = 30
 DETECT_BYTES = 1 << 20
 JSON_ARRAY_MAX_BYTES = 50 << 20
+JSONL_KEY_SCAN = 1000  # objects read ahead to collect the column names
 CSV_EXTS = {".csv", ".tsv", ".txt"}
 XLSX_EXTS = {".xlsx", ".xlsm"}
 JSONL_EXTS = {".jsonl", ".ndjson", ".json"}
@@ -303,14 +304,17 @@ def _json_array(raw: IO[bytes], encoding: str) -> Iterator[tuple[int, Any]]:
 
 
 def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
-    """First yields the header (keys of the first object), then (row, cells) aligned to it."""
+    """First yields the header (the keys of the first objects, in order of appearance), then
+    (row, cells) aligned to it. Keys first seen after JSONL_KEY_SCAN objects are ignored."""
     pending: list[tuple[int, Any]] = []
-    keys: list[str] | None = None
+    seen: dict[str, None] = {}
     for lineno, obj in items:
         pending.append((lineno, obj))
         if isinstance(obj, dict):
-            keys = [str(k) for k in obj]
+            seen.update(dict.fromkeys(str(k) for k in obj))
+        if len(pending) >= JSONL_KEY_SCAN:
             break
+    keys = list(seen) or None
     if keys is None:
         raise FileProblem("文件中没有 JSON 对象（每行应为一个对象，如 {\"name\": …}）", "json")
     yield keys

@@ -11,6 +11,7 @@ from service.ingest.lookups import Lookups, Ref
 from service.ingest.values import Cell, Parsed, as_text
 
 VALUE_SHOWN = 200  # characters of a bad value echoed back in the report
+NUL_REASON = "含有空字符（\\u0000），数据库无法保存"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class Row:
             if required:
                 self._required(col, header)
             return default
+        if _has_nul(cell):
+            self.errors.append(RowError(self.number, header, None, NUL_REASON, "invalid"))
+            return None
         value, problem = parse(cell)
         if problem is not None:
             self.errors.append(RowError(self.number, header, _shown(cell), problem, code))
@@ -117,6 +121,9 @@ class Row:
         if text is None:
             if required:
                 self._required(col, header)
+            return None
+        if "\x00" in text:
+            self.errors.append(RowError(self.number, header, None, NUL_REASON, "invalid"))
             return None
         found, problem = find(text)
         if found is None:
@@ -150,3 +157,9 @@ def _shown(cell: Cell) -> str | None:
     if text is not None and len(text) > VALUE_SHOWN:
         return text[:VALUE_SHOWN] + "…"
     return text
+
+
+def _has_nul(cell: Cell) -> bool:
+    if isinstance(cell, str):
+        return "\x00" in cell
+    return isinstance(cell, list) and any("\x00" in str(v) for v in cell if v is not None)

@@ -165,3 +165,26 @@ def test_region_from_credit_code_when_absent(conn: psycopg.Connection, files: Pa
     row = conn.execute("SELECT r.code FROM enterprises e JOIN regions r ON r.id = e.region_id"
                        " WHERE credit_code = %s", (code,)).fetchone()
     assert row["code"] == "410100"
+
+
+def test_partial_columns_keep_other_values(conn: psycopg.Connection, files: Path) -> None:
+    rows = _rows(2, seed=11)
+    full = write_csv(files / "full.csv", [[*ZH, "企业简介"], *[[*r, "简介"] for r in rows]])
+    assert import_file(conn, full, "full.csv", "enterprises").inserted == 2
+    slim = write_csv(files / "slim.csv", [ZH[:4], *[r[:4] for r in rows]])
+    report = import_file(conn, slim, "slim.csv", "enterprises")
+    assert (report.updated, report.unchanged) == (0, 2)
+    assert {r["description"] for r in conn.execute("SELECT description FROM enterprises"
+                                                    " WHERE name LIKE '河南测试%%'")} == {"简介"}
+
+
+def test_nul_characters_are_row_errors(conn: psycopg.Connection, files: Path) -> None:
+    a, b = credit_codes(2, seed=12)
+    path = write_jsonl(files / "nul.jsonl", [
+        {"name": "甲\u0000公司", "credit_code": a, "region": "郑州市"},
+        {"name": "乙公司", "credit_code": b, "region": "郑州市", "description": "好\u0000"},
+        {"name": "丙公司", "credit_code": credit_codes(3, seed=12)[2], "region": "郑州市"},
+    ])
+    report = import_file(conn, path, "nul.jsonl", "enterprises", skip_invalid=True)
+    assert report.committed and report.inserted == 1
+    assert [(e.row, e.column) for e in report.errors] == [(1, "name"), (2, "description")]
