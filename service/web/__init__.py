@@ -1,0 +1,1 @@
+"""Server-rendered Chinese web UI over the same services as the JSON API."""

@@ -1,0 +1,124 @@
+"""The partnership network around one party, the industry × school coverage, and imports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from service.auth.deps import TxConn, region_scope
+from service.errors import DomainError
+from service.ingest.router import max_upload_bytes
+from service.ingest.service import KINDS, import_file
+from service.web import coverage as cov
+from service.web import netview
+from service.web import repository as repo
+from service.web.render import IMPORT_ROLES, PARTY_LABELS, gate, page, scope_label, user_of
+
+router = APIRouter(include_in_schema=False)
+NETWORK_TYPES = {t: PARTY_LABELS[t] for t in repo.PARTY_TYPES}
+
+
+def _engine(request: Request, conn: Any) -> Any:
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        engine.refresh(conn)  # picks up partnerships approved since the last request
+    return engine
+
+
+@router.get("/network")
+def network(request: Request, conn: TxConn, type: str = "school", id: str = "", q: str = "",
+            radius: str = "1") -> Response:
+    ptype = type if type in NETWORK_TYPES else "school"
+    hops = 2 if radius == "2" else 1
+    matches = repo.find_parties(conn, ptype, q.strip()[:100]) if q.strip() else []
+    context: dict[str, Any] = {"ptype": ptype, "q": q, "radius": hops, "matches": matches,
+                               "types": NETWORK_TYPES, "colours": netview.COLOURS,
+                               "drawing": None, "centre": None, "error": None, "partners": []}
+    if id.isdigit() and len(id) < 10:
+        pid = int(id)
+        names = repo.names(conn, [(ptype, pid)])
+        if (ptype, pid) not in names:
+            context["error"] = f"{NETWORK_TYPES[ptype]} {pid} 不存在"
+        else:
+            engine = _engine(request, conn)
+            if engine is None:
+                context["error"] = "推荐引擎尚未就绪，合作网络暂不可用"
+            else:
+                g = engine.graph
+                centre = g.node(ptype, pid)
+                sub, _, _ = netview.ego(g.graph, centre, hops)
+                names = repo.names(conn, list(sub.nodes()) + [(ptype, pid)])
+                names[centre] = names.get((ptype, pid), "")
+                context["drawing"] = netview.draw(g.graph, centre, hops, names)
+                context["centre"] = {"type": ptype, "id": pid, "name": names[centre]}
+                context["partners"] = sorted(
+                    ({"type": n[0], "id": n[1], "name": names.get(n, "")}
+                     for n in (g.graph.neighbors(centre) if centre in g.graph else [])),
+                    key=lambda p: (p["type"], p["name"]))
+    elif id:
+        context["error"] = "编号应为正整数"
+    return page(request, "network.html", title="合作网络", **context)
+
+
+@router.get("/coverage")
+def coverage(request: Request, conn: TxConn, all: str = "") -> Response:
+    user = gate(request)
+    if isinstance(user, Response):
+        return user
+    engine = _engine(request, conn)
+    if engine is None:
+        return page(request, "error.html", status_code=503, title="暂不可用",
+                    message="推荐引擎尚未就绪，覆盖情况暂不可用")
+    settings = request.app.state.settings
+    schools = repo.schools_in_scope(conn, region_scope(user))
+    data = cov.build(engine.graph, schools, max_industries=settings.quota_industries_per_school,
+                     max_schools=settings.quota_schools_per_industry, only_active=all != "1")
+    return page(request, "coverage.html", title="覆盖情况", cov=data, show_all=all == "1",
+                scope=scope_label(user), min_schools=cov.MIN_SCHOOLS_PER_INDUSTRY,
+                max_schools=settings.quota_schools_per_industry,
+                min_industries=cov.MIN_INDUSTRIES_PER_SCHOOL,
+                max_industries=settings.quota_industries_per_school)
+
+
+def _kinds() -> dict[str, str]:
+    return {name: spec.label for name, spec in KINDS.items()}
+
+
+@router.get("/import")
+def import_form(request: Request) -> Response:
+    user = gate(request, IMPORT_ROLES)
+    if isinstance(user, Response):
+        return user
+    return page(request, "import.html", title="数据导入", kinds=_kinds(), report=None,
+                kind="enterprises", skip=False, error=None)
+
+
+@router.post("/import")
+def import_upload(
+    request: Request, conn: TxConn, file: Annotated[UploadFile | None, File()] = None,
+    kind: Annotated[str, Form(max_length=40)] = "enterprises",
+    skip_invalid: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    user = gate(request, IMPORT_ROLES)
+    if isinstance(user, Response):
+        return user
+    skip = skip_invalid in ("1", "on", "true")
+    context: dict[str, Any] = {"kinds": _kinds(), "kind": kind, "skip": skip, "report": None,
+                               "error": None}
+    if kind not in KINDS:
+        context["error"] = "请选择导入类型"
+    elif file is None or not file.filename:
+        context["error"] = "请选择要上传的文件（CSV、XLSX 或 JSON Lines）"
+    elif file.size is not None and file.size > max_upload_bytes():
+        context["error"] = f"文件过大（上限 {max_upload_bytes() >> 20} MB）"
+    else:
+        try:
+            with conn.transaction():
+                report = import_file(conn, file.file, file.filename, kind, skip_invalid=skip,
+                                     actor_id=getattr(user_of(request), "id", None))
+            context["report"] = report.model_dump()
+        except DomainError as exc:
+            context["error"] = exc.detail
+    return page(request, "import.html", title="数据导入", **context)

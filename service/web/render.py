@@ -1,0 +1,133 @@
+"""Templates, the navigation by role, and the page-level auth helpers of the web UI."""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from models.explain import GUARD_TEXT
+from service.auth.deps import current_user
+from service.auth.schemas import ROLE_NAMES, User
+from service.config import REPO_ROOT
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+PARTY_LABELS = {
+    "bureau": "教育行政部门", "park": "产业园区", "school": "学校", "programme": "专业",
+    "enterprise": "企业", "mentor": "导师", "practice_base": "实践基地", "need": "需求",
+    "text": "文字描述",
+}
+FEATURE_LABELS = {
+    "dense": "语义相似度", "bm25": "关键词得分", "fused": "融合检索分",
+    "industry_match": "行业匹配",
+    "major_fit": "专业–产业契合", "same_city": "同城", "proximity": "距离接近度",
+    "capacity_left": "剩余容量", "kind_fit": "院校类型适配", "peer_partners": "同伴合作",
+    "load": "现有合作负荷",
+}
+KEY_FEATURES = ("fused", "industry_match", "major_fit", "proximity", "peer_partners")
+DECISION_NAMES = {"approve": "批准", "reject": "驳回", "return": "退回"}
+STATE_NAMES = {"draft": "草稿", "pending": "待审核", "returned": "已退回", "approved": "已批准",
+               "rejected": "已驳回"}
+MENTOR_KINDS = {"academic": "学术导师", "research": "科研导师", "industry_professor": "产业教授"}
+NEED_KINDS = {"talent": "人才", "technology": "技术", "training": "培训",
+              "practice_base": "实践基地", "mentor": "导师"}
+
+# Who sees which page (the API enforces the same or stricter rules underneath).
+BUREAU_ROLES = ("province_admin", "bureau", "reviewer", "school")
+REVIEW_ROLES = ("province_admin", "reviewer", "bureau")
+IMPORT_ROLES = ("province_admin", "bureau")
+
+NAV = [  # (path, label, roles or None for everyone, needs login)
+    ("/", "首页", None, False),
+    ("/schools", "学校", None, False),
+    ("/enterprises", "企业", None, False),
+    ("/bureau", "教育局推荐", BUREAU_ROLES, True),
+    ("/enterprise", "企业需求", None, True),
+    ("/review", "审核队列", REVIEW_ROLES, True),
+    ("/network", "合作网络", None, False),
+    ("/coverage", "覆盖情况", None, True),
+    ("/import", "数据导入", IMPORT_ROLES, True),
+]
+
+
+@lru_cache
+def industry_names() -> dict[str, str]:
+    """GB/T 4754 code → name (sections, divisions, groups, classes)."""
+    path = REPO_ROOT / "data" / "reference" / "industries.csv"
+    with path.open(encoding="utf-8") as f:
+        return {r["code"]: r["name"] for r in csv.DictReader(f)}
+
+
+def industry_label(code: str) -> str:
+    digits = "".join(c for c in code if c.isdigit())
+    names = industry_names()
+    name = names.get(digits) or names.get(digits[:3]) or names.get(digits[:2]) or ""
+    return f"{code} {name}".strip()
+
+
+def user_of(request: Request) -> User | None:
+    """The caller (resolved once per request by the auth middleware, else looked up here)."""
+    return current_user(request)
+
+
+def nav_for(user: User | None) -> list[tuple[str, str]]:
+    out = []
+    for path, label, roles, login in NAV:
+        if login and user is None:
+            continue
+        if roles is not None and (user is None or user.role not in roles):
+            continue
+        out.append((path, label))
+    return out
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user = user_of(request)
+    base = {
+        "user": user, "role_name": ROLE_NAMES.get(user.role, "") if user else "",
+        "nav": nav_for(user), "path": request.url.path, "party_labels": PARTY_LABELS,
+        "feature_labels": FEATURE_LABELS, "key_features": KEY_FEATURES,
+        "decision_names": DECISION_NAMES, "state_names": STATE_NAMES,
+        "industry_label": industry_label, "guard_text": GUARD_TEXT,
+        "mentor_kinds": MENTOR_KINDS, "need_kinds": NEED_KINDS,
+    }
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def gate(request: Request, roles: tuple[str, ...] | None = None) -> User | Response:
+    """The signed-in user allowed on this page, else a redirect to /login or a 403 page."""
+    user = user_of(request)
+    if user is None:
+        return to_login(request)
+    if roles is not None and user.role not in roles:
+        allowed = "、".join(ROLE_NAMES[r] for r in roles)
+        return page(request, "error.html", status_code=403, title="无权访问",
+                    message=f"此页面仅向以下角色开放：{allowed}。您当前的角色是"
+                            f"「{ROLE_NAMES.get(user.role, user.role)}」。")
+    return user
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never redirect a login to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def scope_label(user: User) -> str:
+    if user.role == "province_admin":
+        return "全省"
+    return user.region_name or "（未设置辖区）"

@@ -1,0 +1,28 @@
+// xiaoqi web UI: two small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  // <input data-filter-select="ID">: filter the options of <select id=ID> as you type.
+  document.querySelectorAll("[data-filter-select]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-filter-select"));
+    if (!select) return;
+    input.addEventListener("input", function () {
+      var words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+      Array.prototype.forEach.call(select.options, function (opt) {
+        var text = opt.text.toLowerCase();
+        opt.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+      });
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !input.value.trim()) e.preventDefault();
+    });
+  });
+  // <input type=checkbox data-check-all="NAME">: tick or clear every checkbox named NAME.
+  document.querySelectorAll("[data-check-all]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      var name = box.getAttribute("data-check-all");
+      document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (b) {
+        b.checked = box.checked;
+      });
+    });
+  });
+})();
