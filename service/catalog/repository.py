@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from service.catalog.tables import PARTY_TABLES, TableSpec
+from service.catalog.tables import PARTY_TABLES, Fragment, TableSpec
 
 Row = dict[str, Any]
 
@@ -37,11 +37,13 @@ def _all(conn: psycopg.Connection, query: Any, params: Any) -> list[Row]:
     return cast("list[Row]", conn.execute(query, params).fetchall())
 
 
-def _where(spec: TableSpec, filters: Mapping[str, Any]) -> tuple[sql.Composable, list[Any]]:
+def _where(
+    spec: TableSpec, filters: Mapping[str, Any], *extra: Fragment
+) -> tuple[sql.Composable, list[Any]]:
     parts: list[sql.Composable] = []
     params: list[Any] = []
-    for name, value in filters.items():
-        fragment, values = spec.filters[name](value)
+    fragments = [spec.filters[name](value) for name, value in filters.items()]
+    for fragment, values in [*fragments, *extra]:
         parts.append(fragment)
         params.extend(values)
     if not parts:
@@ -68,13 +70,19 @@ def list_rows(
     limit: int,
     offset: int,
     with_total: bool,
+    after_id: int | None = None,
 ) -> ListResult:
+    """One page. `after_id` (keyset) needs `sort` to be id alone; `total` ignores it."""
     where, params = _where(spec, filters)
-    query = spec.select + where + _order(spec, sort) + sql.SQL(" LIMIT %s OFFSET %s")
-    rows = _all(conn, query, [*params, limit, offset])
+    page_where, page_params = where, params
+    if after_id is not None:
+        keyset = sql.SQL("t.id < %s" if sort[0].descending else "t.id > %s")
+        page_where, page_params = _where(spec, filters, (keyset, [after_id]))
+    query = spec.select + page_where + _order(spec, sort) + sql.SQL(" LIMIT %s OFFSET %s")
+    rows = _all(conn, query, [*page_params, limit, offset])
     total: int | None = None
     if with_total:
-        if len(rows) < limit and (rows or offset == 0):
+        if after_id is None and len(rows) < limit and (rows or offset == 0):
             total = offset + len(rows)  # the last page: no need to count
         else:
             count = sql.SQL("SELECT count(*) AS n FROM {} t").format(sql.Identifier(spec.table))

@@ -145,6 +145,10 @@ class ListParams(BaseModel):
         None, description="排序字段，逗号分隔，前缀 - 表示降序，如 -updated_at,name"
     )
     with_total: bool = Field(True, description="是否计算总数（大表上可关闭以省时）")
+    after_id: int | None = Field(
+        None, ge=0, le=INT4_MAX,
+        description="键集分页：只返回编号大于此值的行（sort=-id 时为小于），仅在按 id 排序时可用；"
+                    "取上一页最后一行的 id，深翻页时比 offset 快")
 
 
 class RegionFilters(ListParams):

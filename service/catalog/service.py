@@ -77,9 +77,12 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
     for name in REGION_FILTERS:
         if name in filters:
             filters[name] = _region(conn, filters[name], name)["path"]
+    if params.after_id is not None and [k.name for k in sort] != ["id"]:
+        raise InvalidInput("after_id 仅可与按 id 排序（sort=id 或 sort=-id）同用",
+                           errors=[problem("after_id", "请改用 offset，或按 id 排序")])
     result = repo.list_rows(
         conn, entity.spec, filters=filters, sort=sort, limit=params.limit, offset=params.offset,
-        with_total=params.with_total,
+        with_total=params.with_total, after_id=params.after_id,
     )
     return {"items": result.rows, "total": result.total, "limit": params.limit,
             "offset": params.offset}
@@ -132,9 +135,9 @@ def _prepare(
 
 
 def _unique_conflict(entity: Entity, exc: psycopg.errors.UniqueViolation) -> Conflict:
-    what = entity.spec.unique_fields.get(exc.diag.constraint_name or "", "唯一字段")
-    detail = exc.diag.message_detail or ""
-    return Conflict(f"{entity.label}的{what}已存在，不能重复" + (f"（{detail}）" if detail else ""))
+    name = exc.diag.constraint_name or ""
+    message = entity.spec.unique_messages.get(name, f"{entity.label}已存在相同的记录")
+    return Conflict(message)
 
 
 def create(

@@ -46,8 +46,8 @@ class TableSpec:
     nullable_sort: frozenset[str] = frozenset()
     fks: tuple[ForeignKey, ...] = ()
     dependents: tuple[Dependent, ...] = ()
-    # unique constraint name → the field a client sees, for 409 messages
-    unique_fields: Mapping[str, str] = field(default_factory=dict)
+    # unique constraint (or index) name → the 409 message when a write would duplicate a row
+    unique_messages: Mapping[str, str] = field(default_factory=dict)
     has_updated_at: bool = True
 
 
@@ -174,7 +174,7 @@ BUREAUS = TableSpec(
     sort_keys=sorts(*STAMPS, "name"),
     writable=("name", "region_id", "contact_name", "contact_phone"),
     fks=(ForeignKey("region_id", "regions", "行政区划"),),
-    unique_fields={"bureaus_name_key": "名称"},
+    unique_messages={"bureaus_name_key": "同名的教育行政部门已存在"},
 )
 
 PARKS = TableSpec(
@@ -189,7 +189,7 @@ PARKS = TableSpec(
     fks=(ForeignKey("region_id", "regions", "行政区划"),),
     # ON DELETE SET NULL: the enterprises stay, they just leave the park.
     dependents=(Dependent("enterprises", "park_id", "家企业（将移出园区）"),),
-    unique_fields={"parks_name_key": "名称"},
+    unique_messages={"parks_name_key": "同名的产业园区已存在"},
 )
 
 SCHOOLS = TableSpec(
@@ -208,7 +208,8 @@ SCHOOLS = TableSpec(
         Dependent("mentors", "school_id", "位导师", "mentor"),
         Dependent("practice_bases", "host_school_id", "个实践基地", "practice_base"),
     ),
-    unique_fields={"schools_code_key": "院校代码", "schools_name_key": "名称"},
+    unique_messages={"schools_code_key": "该院校代码已存在",
+                     "schools_name_key": "同名的学校已存在"},
 )
 
 PROGRAMMES = TableSpec(
@@ -227,7 +228,8 @@ PROGRAMMES = TableSpec(
     writable=("school_id", "major_code", "name", "level", "description", "industries",
               "capacity"),
     fks=(ForeignKey("school_id", "schools", "学校"),),
-    unique_fields={"programmes_school_id_major_code_key": "学校与专业代码"},
+    unique_messages={
+        "programmes_school_id_major_code_key": "该学校已开设此专业代码的专业"},
 )
 
 ENTERPRISES = TableSpec(
@@ -250,7 +252,7 @@ ENTERPRISES = TableSpec(
         Dependent("mentors", "enterprise_id", "位导师", "mentor"),
         Dependent("practice_bases", "host_enterprise_id", "个实践基地", "practice_base"),
     ),
-    unique_fields={"enterprises_credit_code_key": "统一社会信用代码"},
+    unique_messages={"enterprises_credit_code_key": "该统一社会信用代码已存在"},
 )
 
 NEEDS = TableSpec(
@@ -267,7 +269,7 @@ NEEDS = TableSpec(
     nullable_sort=frozenset({"deadline", "headcount"}),
     writable=("enterprise_id", "kind", "title", "description", "headcount", "deadline", "status"),
     fks=(ForeignKey("enterprise_id", "enterprises", "企业"),),
-    unique_fields={"needs_enterprise_id_title_key": "企业与需求标题"},
+    unique_messages={"needs_enterprise_id_title_key": "该企业已有同名的需求"},
 )
 
 MENTORS = TableSpec(
@@ -286,7 +288,7 @@ MENTORS = TableSpec(
               "capacity", "contact_email"),
     fks=(ForeignKey("school_id", "schools", "学校"),
          ForeignKey("enterprise_id", "enterprises", "企业")),
-    unique_fields={"mentors_natural_key": "姓名与所属单位"},
+    unique_messages={"mentors_natural_key": "同一单位已有同名的导师"},
 )
 
 PRACTICE_BASES = TableSpec(
@@ -307,7 +309,7 @@ PRACTICE_BASES = TableSpec(
     fks=(ForeignKey("region_id", "regions", "行政区划"),
          ForeignKey("host_enterprise_id", "enterprises", "企业"),
          ForeignKey("host_school_id", "schools", "学校")),
-    unique_fields={"practice_bases_name_key": "名称"},
+    unique_messages={"practice_bases_name_key": "同名的实践基地已存在"},
 )
 
 PARTNERSHIPS = TableSpec(
@@ -323,7 +325,8 @@ PARTNERSHIPS = TableSpec(
               "progress"),
     # reviews.partnership_id has no ON DELETE: an approved pairing's record must stay.
     dependents=(Dependent("reviews", "partnership_id", "条审核记录", blocking=True),),
-    unique_fields={"partnerships_one_active_pair": "双方进行中的合作关系"},
+    unique_messages={
+        "partnerships_one_active_pair": "这两方之间已有进行中的合作关系，不能重复建立"},
 )
 
 AUDIT_LOG = TableSpec(

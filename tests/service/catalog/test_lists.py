@@ -192,3 +192,21 @@ def test_audit_log_lists_and_filters(api: httpx.Client, clean_db: str) -> None:
     assert [a["action"] for a in r["items"]] == ["update", "create"]  # newest first
     assert r["items"][0]["after"]["description"] == "国家双高计划建设单位"
     assert api.get("/v1/audit-log", params={"action": "create"}).json()["total"] == 2
+
+
+def test_keyset_pages_by_id(api: httpx.Client, clean_db: str) -> None:
+    made = [h.park(api)["id"] for _ in range(5)]
+    seen: list[int] = []
+    after = 0
+    while True:
+        page = api.get("/v1/parks", params={"limit": 2, "after_id": after}).json()
+        if not page["items"]:
+            break
+        assert page["total"] == 5  # the count ignores the keyset
+        seen += [p["id"] for p in page["items"]]
+        after = seen[-1]
+    assert seen == made
+    down = api.get("/v1/parks", params={"sort": "-id", "after_id": made[2]}).json()
+    assert [p["id"] for p in down["items"]] == [made[1], made[0]]
+    r = api.get("/v1/parks", params={"sort": "name", "after_id": 1})
+    assert r.status_code == 422 and r.json()["errors"][0]["column"] == "after_id"

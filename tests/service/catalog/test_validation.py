@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -121,6 +123,25 @@ def test_partnership_rules(api: httpx.Client, s_e: Any) -> None:
                       json={"a": {"type": "school", "id": s["id"]}}), 422)
 
 
+def test_concurrent_duplicates_make_one_partnership(api_base: str, s_e: Any) -> None:
+    """Ten clients race to pair the same two parties: one 201, nine clear 409s, one row."""
+    s, e = s_e
+    body = {"a": {"type": "school", "id": s["id"]}, "b": {"type": "enterprise", "id": e["id"]}}
+    barrier = threading.Barrier(10)
+
+    def attempt(_: int) -> httpx.Response:
+        with httpx.Client(base_url=api_base, timeout=60) as c:
+            barrier.wait()
+            return c.post("/v1/partnerships", json=body)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(attempt, range(10)))
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 9
+    assert all("进行中的合作关系" in r.json()["detail"] for r in answers if r.status_code == 409)
+    with httpx.Client(base_url=api_base) as c:
+        assert c.get("/v1/partnerships").json()["total"] == 1
+
+
 def test_not_found_and_empty_patch(api: httpx.Client, s_e: Any) -> None:
     s, _ = s_e
     nf = refused(api.get("/v1/schools/987654"), 404)
@@ -138,7 +159,7 @@ def test_unique_names_are_409(api: httpx.Client, s_e: Any) -> None:
     s, _ = s_e
     dup = refused(api.post("/v1/schools", json={
         "code": "41000099", "name": s["name"], "kind": "中职", "region": "410102"}), 409)
-    assert "名称已存在" in dup["detail"]
+    assert dup["detail"] == "同名的学校已存在"
     other = h.school(api)
     refused(api.patch(f"/v1/schools/{other['id']}", json={"code": s["code"]}), 409)
 
