@@ -151,9 +151,14 @@ def region_path(conn: psycopg.Connection, code: str) -> str | None:
     return None if row is None else str(row["path"])
 
 
+# The rule of the view review_pending_pairs, inlined so the planner scans recommendations once.
+_PENDING = """r.submitted_at IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM reviews v WHERE v.recommendation_id = r.id
+      AND (v.decision IN ('approve', 'reject') OR v.created_at >= r.submitted_at))"""
+
+
 def _queue_where(f: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
-    conds: list[sql.Composable] = [
-        sql.SQL("r.id IN (SELECT recommendation_id FROM review_pending_pairs)")]
+    conds: list[sql.Composable] = [sql.SQL(_PENDING)]
     params: dict[str, Any] = {}
     for name in ("scope", "region"):
         if f.get(name) is not None:
