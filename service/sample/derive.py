@@ -140,9 +140,10 @@ def derive_universities(src: Path) -> None:
 
 
 def derive_occupations(src: Path) -> None:
-    # The PDF-extraction spaces are kept on purpose: the product must normalise them.
+    # The PDF-extraction spaces are kept on purpose: the product must normalise them. The "L/"
+    # after some names is the 绿色职业 marker split off by the PDF (kept in `marker` upstream).
     rows = [
-        [r["code"], r["name"], r["definition"], r["tasks"]]
+        [r["code"], re.sub(r"\s*L/$", "", r["name"]), r["definition"], r["tasks"]]
         for r in _read(src / "occupations_2022.csv")
         if r["code"].startswith(OCCUPATION_GROUPS) and r["definition"]
     ]

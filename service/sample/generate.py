@@ -345,7 +345,7 @@ class Generator:
                 "school_code": school,
                 "credit_code": enterprise,
                 "title": title,
-                "fields": fields,
+                "fields": [as_field(f) for f in fields],
                 "description": text,
                 "capacity": self.rng.randint(1, 6),
                 "contact_email": f"mentor{self.mentor_seq:07d}@example.cn",
@@ -375,7 +375,7 @@ class Generator:
                 "host_credit_code": host_enterprise,
                 "host_school_code": host_school,
                 "region_code": region_code,
-                "fields": fields,
+                "fields": [as_field(f) for f in fields],
                 "description": text,
                 "slots_per_term": rng.randint(2, 16) * 5,
             },
@@ -647,6 +647,11 @@ class Generator:
             f"{rng.randint(8, 30)}年，受聘为产业教授，可指导学生实习与毕业设计。"
         )
         self._mentor(name, "industry_professor", fields, title, text, enterprise=row["credit_code"])
+
+
+def as_field(name: str) -> str:
+    """A name usable as one item of a list cell (the importer splits cells on 、，; and spaces)."""
+    return name.replace("、", "和").replace(" ", "")
 
 
 def _staff(rng: random.Random, size: str) -> int:
