@@ -45,7 +45,8 @@ def add(
     region: Annotated[str | None, typer.Option(help="行政区划代码（reviewer/bureau 必填）")] = None,
     school_code: Annotated[str | None, typer.Option(help="学校代码（school 必填）")] = None,
     enterprise_credit_code: Annotated[
-        str | None, typer.Option(help="统一社会信用代码（enterprise 必填）")] = None,
+        str | None, typer.Option(help="统一社会信用代码（enterprise 必填）")
+    ] = None,
     display_name: Annotated[str, typer.Option(help="显示名")] = "",
     password: Annotated[str | None, typer.Option(help="不给则交互输入（不回显）")] = None,
 ) -> None:
@@ -59,9 +60,15 @@ def add(
     if password is None:
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(username=username, password=password, role=role,  # type: ignore[arg-type]
-                          region=region, school_code=school_code, display_name=display_name,
-                          enterprise_credit_code=enterprise_credit_code)
+        data = UserCreate(
+            username=username,
+            password=password,
+            role=role,  # type: ignore[arg-type]
+            region=region,
+            school_code=school_code,
+            display_name=display_name,
+            enterprise_credit_code=enterprise_credit_code,
+        )
     except ValidationError as exc:
         for e in exc.errors():
             console.print(f"[red]错误[/]：{'.'.join(map(str, e['loc']))}: {e['msg']}")
@@ -74,8 +81,11 @@ def add(
             _fail(exc)
             return
         conn.commit()
-    console.print(f"已创建用户 [bold]{user.username}[/]（{user.role}"
-                  + (f"，{user.region_name}" if user.region_name else "") + f"），id {user.id}")
+    console.print(
+        f"已创建用户 [bold]{user.username}[/]（{user.role}"
+        + (f"，{user.region_name}" if user.region_name else "")
+        + f"），id {user.id}"
+    )
 
 
 @user_app.command("token")
@@ -94,8 +104,10 @@ def token(
             raise typer.Exit(1)
         created = create_token(conn, repository.to_user(row), name)
         conn.commit()
-    console.print(f"令牌 id {created['id']}（只显示这一次，用法：Authorization: Bearer <令牌>）：",
-                  style="dim")
+    console.print(
+        f"令牌 id {created['id']}（只显示这一次，用法：Authorization: Bearer <令牌>）：",
+        style="dim",
+    )
     print(created["token"])
 
 
@@ -151,17 +163,30 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
     table = Table("用户名", "密码", "角色", "状态", title="演示账号")
     with _connect() as conn:
         specs: list[dict[str, Any]] = [
-            {"username": u, "role": r, "region": c, "display_name": d} for u, r, c, d in _DEMO]
+            {"username": u, "role": r, "region": c, "display_name": d} for u, r, c, d in _DEMO
+        ]
         school = conn.execute("SELECT code, name FROM schools ORDER BY id LIMIT 1").fetchone()
         if school:
-            specs.append({"username": "school_demo", "role": "school",
-                          "school_code": school["code"], "display_name": school["name"]})
+            specs.append(
+                {
+                    "username": "school_demo",
+                    "role": "school",
+                    "school_code": school["code"],
+                    "display_name": school["name"],
+                }
+            )
         ent = conn.execute(
-            "SELECT credit_code, name FROM enterprises ORDER BY id LIMIT 1").fetchone()
+            "SELECT credit_code, name FROM enterprises ORDER BY id LIMIT 1"
+        ).fetchone()
         if ent:
-            specs.append({"username": "enterprise_demo", "role": "enterprise",
-                          "enterprise_credit_code": ent["credit_code"],
-                          "display_name": ent["name"]})
+            specs.append(
+                {
+                    "username": "enterprise_demo",
+                    "role": "enterprise",
+                    "enterprise_credit_code": ent["credit_code"],
+                    "display_name": ent["name"],
+                }
+            )
         for spec in specs:
             password = f"{spec['username']}-demo"
             exists = repository.user_by_username(conn, spec["username"]) is not None

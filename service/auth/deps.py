@@ -1,10 +1,10 @@
 """FastAPI dependencies and scope helpers other domains use.
 
-    user: CurrentUser            # User | None (anonymous); also sets request.state.user
-    user: RequiredUser           # 401 when anonymous
-    user = Depends(require_roles("province_admin", "reviewer"))   # 401 / 403
-    region_scope(user)           # region path prefix the user is limited to (None = province)
-    in_scope(user, region_path)  # may the user see / act on something in this region?
+user: CurrentUser            # User | None (anonymous); also sets request.state.user
+user: RequiredUser           # 401 when anonymous
+user = Depends(require_roles("province_admin", "reviewer"))   # 401 / 403
+region_scope(user)           # region path prefix the user is limited to (None = province)
+in_scope(user, region_path)  # may the user see / act on something in this region?
 """
 
 from __future__ import annotations
@@ -99,7 +99,6 @@ def in_scope(user: User, region_path: str | None) -> bool:
     if region_path is None:
         return False
     return region_path == scope or region_path.startswith(scope + ".")
-
 
 
 # Kept for importers written while service.deps.Conn still committed after the response; it now

@@ -22,6 +22,7 @@ def _all(conn: psycopg.Connection, query: Any, params: Any = None) -> list[Row]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
 
+
 _USER_COLUMNS = """
     u.id, u.username, u.display_name, u.role, u.region_id, u.school_id, u.enterprise_id,
     u.password_hash, u.active,
@@ -37,28 +38,31 @@ _USER_FROM = """
 
 def to_user(row: Row) -> User:
     return User(
-        id=row["id"], username=row["username"], display_name=row["display_name"],
-        role=row["role"], region_id=row["region_id"], region_code=row["region_code"],
-        region_name=row["region_name"], region_path=row["region_path"],
-        school_id=row["school_id"], enterprise_id=row["enterprise_id"],
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        region_id=row["region_id"],
+        region_code=row["region_code"],
+        region_name=row["region_name"],
+        region_path=row["region_path"],
+        school_id=row["school_id"],
+        enterprise_id=row["enterprise_id"],
     )
 
 
 def user_by_username(conn: psycopg.Connection, username: str) -> Row | None:
-    return _one(
-        conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.username = %s", (username,)
-    )
+    return _one(conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.username = %s", (username,))
 
 
 def user_by_id(conn: psycopg.Connection, user_id: int) -> Row | None:
-    return _one(
-        conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.id = %s", (user_id,)
-    )
+    return _one(conn, f"SELECT {_USER_COLUMNS} {_USER_FROM} WHERE u.id = %s", (user_id,))
 
 
 def user_by_session(conn: psycopg.Connection, session_hash: str) -> Row | None:
     return _one(
-        conn, f"""SELECT {_USER_COLUMNS} {_USER_FROM}
+        conn,
+        f"""SELECT {_USER_COLUMNS} {_USER_FROM}
             JOIN sessions x ON x.user_id = u.id
             WHERE x.id = %s AND x.expires_at > now() AND u.active""",
         (session_hash,),
@@ -67,7 +71,8 @@ def user_by_session(conn: psycopg.Connection, session_hash: str) -> Row | None:
 
 def user_by_token(conn: psycopg.Connection, token_hash: str) -> Row | None:
     return _one(
-        conn, f"""SELECT {_USER_COLUMNS} {_USER_FROM}
+        conn,
+        f"""SELECT {_USER_COLUMNS} {_USER_FROM}
             JOIN api_tokens t ON t.user_id = u.id
             WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.active""",
         (token_hash,),
@@ -75,11 +80,19 @@ def user_by_token(conn: psycopg.Connection, token_hash: str) -> Row | None:
 
 
 def insert_user(
-    conn: psycopg.Connection, *, username: str, display_name: str, password_hash: str,
-    role: str, region_id: int | None, school_id: int | None, enterprise_id: int | None,
+    conn: psycopg.Connection,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    region_id: int | None,
+    school_id: int | None,
+    enterprise_id: int | None,
 ) -> int:
     row = _one(
-        conn, """INSERT INTO users (username, display_name, password_hash, role, region_id,
+        conn,
+        """INSERT INTO users (username, display_name, password_hash, role, region_id,
                               school_id, enterprise_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
         (username, display_name, password_hash, role, region_id, school_id, enterprise_id),
@@ -118,23 +131,18 @@ def insert_session(
 
 def delete_session(conn: psycopg.Connection, session_hash: str) -> int | None:
     """Delete a session; returns its user id (None when there was none)."""
-    row = _one(
-        conn, "DELETE FROM sessions WHERE id = %s RETURNING user_id", (session_hash,)
-    )
+    row = _one(conn, "DELETE FROM sessions WHERE id = %s RETURNING user_id", (session_hash,))
     return None if row is None else int(row["user_id"])
 
 
 def delete_expired_sessions(conn: psycopg.Connection, user_id: int) -> None:
-    conn.execute(
-        "DELETE FROM sessions WHERE user_id = %s AND expires_at <= now()", (user_id,)
-    )
+    conn.execute("DELETE FROM sessions WHERE user_id = %s AND expires_at <= now()", (user_id,))
 
 
-def insert_token(
-    conn: psycopg.Connection, user_id: int, token_hash: str, name: str
-) -> Row:
+def insert_token(conn: psycopg.Connection, user_id: int, token_hash: str, name: str) -> Row:
     row = _one(
-        conn, """INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, %s)
+        conn,
+        """INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, %s)
            RETURNING id, name, created_at""",
         (user_id, token_hash, name),
     )
@@ -144,7 +152,8 @@ def insert_token(
 
 def revoke_token(conn: psycopg.Connection, user_id: int, token_id: int) -> bool:
     row = _one(
-        conn, """UPDATE api_tokens SET revoked_at = now()
+        conn,
+        """UPDATE api_tokens SET revoked_at = now()
            WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id""",
         (token_id, user_id),
     )
@@ -153,7 +162,7 @@ def revoke_token(conn: psycopg.Connection, user_id: int, token_id: int) -> bool:
 
 def list_tokens(conn: psycopg.Connection, user_id: int) -> list[Row]:
     return _all(
-        conn, "SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = %s"
-        " ORDER BY id",
+        conn,
+        "SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = %s ORDER BY id",
         (user_id,),
     )

@@ -22,8 +22,13 @@ def login(body: LoginIn, request: Request, response: Response, conn: Conn) -> Us
     user = service.authenticate(conn, body.username, body.password)
     token, expires = service.start_session(conn, user)
     response.set_cookie(
-        service.SESSION_COOKIE, token, max_age=int(service.SESSION_TTL.total_seconds()),
-        expires=expires, httponly=True, samesite="lax", path="/",
+        service.SESSION_COOKIE,
+        token,
+        max_age=int(service.SESSION_TTL.total_seconds()),
+        expires=expires,
+        httponly=True,
+        samesite="lax",
+        path="/",
         secure=request.url.scheme == "https",
     )
     return UserOut.of(user)
@@ -45,8 +50,12 @@ def me(user: RequiredUser) -> UserOut:
     return UserOut.of(user)
 
 
-@router.post("/v1/auth/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED,
-             responses=_UNAUTHORIZED)
+@router.post(
+    "/v1/auth/tokens",
+    response_model=TokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_UNAUTHORIZED,
+)
 def create_token(body: TokenCreate, user: RequiredUser, conn: Conn) -> TokenOut:
     """Create an API token for yourself; send it as `Authorization: Bearer <token>`.
 
@@ -61,15 +70,21 @@ def list_tokens(user: RequiredUser, conn: Conn) -> list[dict[str, Any]]:
     return service.list_tokens(conn, user)
 
 
-@router.delete("/v1/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=_UNAUTHORIZED)
+@router.delete(
+    "/v1/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED
+)
 def revoke_token(token_id: int, user: RequiredUser, conn: Conn) -> Response:
     service.revoke_token(conn, user, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/v1/users", response_model=UserOut, status_code=status.HTTP_201_CREATED,
-             tags=["users"], responses={**_UNAUTHORIZED, 403: {"description": "需要省级管理员"}})
+@router.post(
+    "/v1/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["users"],
+    responses={**_UNAUTHORIZED, 403: {"description": "需要省级管理员"}},
+)
 def create_user(
     body: UserCreate, conn: Conn, admin: User = Depends(require_roles("province_admin"))
 ) -> UserOut:

@@ -61,10 +61,14 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
-            id=user.id, username=user.username, display_name=user.display_name,
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
             role=user.role,  # type: ignore[arg-type]
-            role_name=ROLE_NAMES[user.role], region_code=user.region_code,
-            region_name=user.region_name, school_id=user.school_id,
+            role_name=ROLE_NAMES[user.role],
+            region_code=user.region_code,
+            region_name=user.region_name,
+            school_id=user.school_id,
             enterprise_id=user.enterprise_id,
         )
 
@@ -80,7 +84,8 @@ class UserCreate(BaseModel):
     role: Role
     display_name: DbText = Field(default="", max_length=200)
     region: str | None = Field(
-        default=None, pattern=r"^[0-9]{6}$",
+        default=None,
+        pattern=r"^[0-9]{6}$",
         description="行政区划代码；reviewer 与 bureau 必填（其辖区）",
     )
     school_code: DbText | None = Field(default=None, max_length=12, description="school 角色必填")

@@ -69,16 +69,23 @@ def start_session(conn: psycopg.Connection, user: User) -> tuple[str, datetime]:
     expires = datetime.now(UTC) + SESSION_TTL
     repo.delete_expired_sessions(conn, user.id)
     repo.insert_session(conn, digest(token), user.id, expires)
-    audit.record(conn, actor_id=user.id, action="auth.login", entity_type="user",
-                 entity_id=user.id, after={"expires_at": expires.isoformat()})
+    audit.record(
+        conn,
+        actor_id=user.id,
+        action="auth.login",
+        entity_type="user",
+        entity_id=user.id,
+        after={"expires_at": expires.isoformat()},
+    )
     return token, expires
 
 
 def end_session(conn: psycopg.Connection, cookie: str) -> None:
     user_id = repo.delete_session(conn, digest(cookie))
     if user_id is not None:
-        audit.record(conn, actor_id=user_id, action="auth.logout", entity_type="user",
-                     entity_id=user_id)
+        audit.record(
+            conn, actor_id=user_id, action="auth.logout", entity_type="user", entity_id=user_id
+        )
 
 
 def user_for_session(conn: psycopg.Connection, cookie: str) -> User | None:
@@ -95,8 +102,14 @@ def create_token(conn: psycopg.Connection, user: User, name: str = "") -> dict[s
     """Create an API token for `user`. The plain token is in the result and nowhere else."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = repo.insert_token(conn, user.id, digest(token), name)
-    audit.record(conn, actor_id=user.id, action="auth.token.create", entity_type="api_token",
-                 entity_id=row["id"], after={"user_id": user.id, "name": name})
+    audit.record(
+        conn,
+        actor_id=user.id,
+        action="auth.token.create",
+        entity_type="api_token",
+        entity_id=row["id"],
+        after={"user_id": user.id, "name": name},
+    )
     return {**row, "token": token}
 
 
@@ -107,8 +120,13 @@ def list_tokens(conn: psycopg.Connection, user: User) -> list[dict[str, Any]]:
 def revoke_token(conn: psycopg.Connection, user: User, token_id: int) -> None:
     if not repo.revoke_token(conn, user.id, token_id):
         raise NotFound(f"令牌 {token_id} 不存在或已撤销")
-    audit.record(conn, actor_id=user.id, action="auth.token.revoke", entity_type="api_token",
-                 entity_id=token_id)
+    audit.record(
+        conn,
+        actor_id=user.id,
+        action="auth.token.revoke",
+        entity_type="api_token",
+        entity_id=token_id,
+    )
 
 
 def create_user(conn: psycopg.Connection, data: UserCreate, *, actor_id: int | None) -> User:
@@ -146,18 +164,34 @@ def create_user(conn: psycopg.Connection, data: UserCreate, *, actor_id: int | N
     if repo.user_by_username(conn, data.username) is not None:
         raise Conflict(f"用户名 {data.username} 已存在")
     user_id = repo.insert_user(
-        conn, username=data.username, display_name=data.display_name,
-        password_hash=hash_password(data.password), role=data.role, region_id=region_id,
-        school_id=school_id, enterprise_id=enterprise_id,
+        conn,
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        region_id=region_id,
+        school_id=school_id,
+        enterprise_id=enterprise_id,
     )
     row = repo.user_by_id(conn, user_id)
     assert row is not None
     user = repo.to_user(row)
-    audit.record(conn, actor_id=actor_id, action="user.create", entity_type="user",
-                 entity_id=user_id, after=_public(user))
+    audit.record(
+        conn,
+        actor_id=actor_id,
+        action="user.create",
+        entity_type="user",
+        entity_id=user_id,
+        after=_public(user),
+    )
     return user
 
 
 def _public(user: User) -> dict[str, Any]:
-    return {"username": user.username, "role": user.role, "region_code": user.region_code,
-            "school_id": user.school_id, "enterprise_id": user.enterprise_id}
+    return {
+        "username": user.username,
+        "role": user.role,
+        "region_code": user.region_code,
+        "school_id": user.school_id,
+        "enterprise_id": user.enterprise_id,
+    }

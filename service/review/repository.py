@@ -51,7 +51,8 @@ def lock(conn: psycopg.Connection, ids: list[int]) -> dict[int, Row]:
 
 def states(conn: psycopg.Connection, ids: list[int]) -> dict[int, str]:
     rows = _all(
-        conn, "SELECT recommendation_id, state FROM review_state WHERE recommendation_id = ANY(%s)",
+        conn,
+        "SELECT recommendation_id, state FROM review_state WHERE recommendation_id = ANY(%s)",
         (ids,),
     )
     return {r["recommendation_id"]: r["state"] for r in rows}
@@ -119,7 +120,11 @@ def insert_partnership(conn: psycopg.Connection, pair: Pair, kind: str, source: 
 
 
 def insert_review(
-    conn: psycopg.Connection, rec_id: int, decision: str, reviewer_id: int, reason: str,
+    conn: psycopg.Connection,
+    rec_id: int,
+    decision: str,
+    reviewer_id: int,
+    reason: str,
     partnership_id: int | None,
 ) -> Row:
     row = _one(
@@ -162,8 +167,11 @@ def _queue_where(f: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
     params: dict[str, Any] = {}
     for name in ("scope", "region"):
         if f.get(name) is not None:
-            conds.append(sql.SQL("(g.path = {p} OR g.path LIKE {p} || '.%%')").format(
-                p=sql.Placeholder(name)))
+            conds.append(
+                sql.SQL("(g.path = {p} OR g.path LIKE {p} || '.%%')").format(
+                    p=sql.Placeholder(name)
+                )
+            )
             params[name] = f[name]
     if f.get("candidate_type"):
         conds.append(sql.SQL("r.candidate_type = %(candidate_type)s"))
@@ -172,8 +180,9 @@ def _queue_where(f: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:
         conds.append(sql.SQL("r.score >= %(min_score)s"))
         params["min_score"] = f["min_score"]
     if f.get("max_age_days") is not None:
-        conds.append(sql.SQL(
-            "r.submitted_at >= now() - make_interval(secs => %(max_age_days)s * 86400)"))
+        conds.append(
+            sql.SQL("r.submitted_at >= now() - make_interval(secs => %(max_age_days)s * 86400)")
+        )
         params["max_age_days"] = f["max_age_days"]
     return sql.SQL(" AND ").join(conds), params
 
@@ -188,13 +197,19 @@ def queue(
     conn: psycopg.Connection, filters: dict[str, Any], sort: str, limit: int, offset: int
 ) -> tuple[int, list[Row]]:
     where, params = _queue_where(filters)
-    total = _one(conn, sql.SQL(
-        "SELECT count(*) AS n FROM recommendations r"
-        " LEFT JOIN regions g ON g.id = r.region_id WHERE {w}").format(w=where), params)
+    total = _one(
+        conn,
+        sql.SQL(
+            "SELECT count(*) AS n FROM recommendations r"
+            " LEFT JOIN regions g ON g.id = r.region_id WHERE {w}"
+        ).format(w=where),
+        params,
+    )
     rows = _all(
         conn,
         sql.SQL(_REC + " WHERE {w} ORDER BY {o} LIMIT %(limit)s OFFSET %(offset)s").format(
-            w=where, o=_ORDER[sort]),
+            w=where, o=_ORDER[sort]
+        ),
         {**params, "limit": limit, "offset": offset},
     )
     return int(total["n"]) if total else 0, rows
@@ -215,8 +230,9 @@ _NAMES = {
 }
 
 
-def names(conn: psycopg.Connection, parties: Iterable[tuple[str, int | None]]) -> dict[
-        tuple[str, int], str]:
+def names(
+    conn: psycopg.Connection, parties: Iterable[tuple[str, int | None]]
+) -> dict[tuple[str, int], str]:
     by_type: dict[str, set[int]] = {}
     for t, i in parties:
         if i is not None and t in _NAMES:
@@ -243,4 +259,3 @@ def partnerships_of(conn: psycopg.Connection, parties: Iterable[Party]) -> list[
            ORDER BY id""",
         (types, ids),
     )
-

@@ -47,24 +47,35 @@ def submit(body: SubmitIn, user: RequiredUser, conn: Conn) -> dict[str, Any]:
 def queue(
     conn: Conn,
     user: User = Decider,
-    region: str | None = Query(None, pattern=r"^[0-9]{6}$",
-                               description="行政区划代码：只看该地区及其下级（仍受本人辖区限制）"),
+    region: str | None = Query(
+        None,
+        pattern=r"^[0-9]{6}$",
+        description="行政区划代码：只看该地区及其下级（仍受本人辖区限制）",
+    ),
     candidate_type: Literal["enterprise", "programme", "mentor", "practice_base", "school"]
     | None = None,
     min_score: float | None = Query(None, ge=-1e9, le=1e9),
-    max_age_days: float | None = Query(None, ge=0, le=36500,
-                                       description="只看最近 N 天内提交的"),
+    max_age_days: float | None = Query(None, ge=0, le=36500, description="只看最近 N 天内提交的"),
     sort: Literal["score", "age"] = Query(
-        "score", description="score：分数高者先；age：等待最久者先"),
+        "score", description="score：分数高者先；age：等待最久者先"
+    ),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=1_000_000),
 ) -> dict[str, Any]:
     """Pending items (submitted, no decision since) within your region, with evidence: features,
     explanation, names of both parties and their current partnerships. Returned items are not
     here: they wait for their submitter to resubmit."""
-    return service.queue(conn, user, region=region, candidate_type=candidate_type,
-                         min_score=min_score, max_age_days=max_age_days, sort=sort,
-                         limit=limit, offset=offset)
+    return service.queue(
+        conn,
+        user,
+        region=region,
+        candidate_type=candidate_type,
+        min_score=min_score,
+        max_age_days=max_age_days,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/items/{rec_id}", response_model=ReviewItem, responses=_ERRORS)
@@ -79,9 +90,15 @@ def history(rec_id: int, user: RequiredUser, conn: Conn) -> dict[str, Any]:
     return service.history(conn, user, rec_id)
 
 
-@router.post("/items/{rec_id}/decisions", response_model=DecisionOut,
-             responses={**_ERRORS, 404: {"description": "推荐不存在"},
-                        409: {"description": "未提交、已退回、已审结，或双方已结对"}})
+@router.post(
+    "/items/{rec_id}/decisions",
+    response_model=DecisionOut,
+    responses={
+        **_ERRORS,
+        404: {"description": "推荐不存在"},
+        409: {"description": "未提交、已退回、已审结，或双方已结对"},
+    },
+)
 def decide(rec_id: int, body: DecisionIn, conn: Conn, user: User = Decider) -> dict[str, Any]:
     """Approve, reject or return a pending item (reason required for reject and return).
 
@@ -90,9 +107,15 @@ def decide(rec_id: int, body: DecisionIn, conn: Conn, user: User = Decider) -> d
     return service.decide(conn, user, rec_id, body.decision, body.reason)
 
 
-@router.post("/decisions", response_model=BulkOut,
-             responses={**_ERRORS, 404: {"description": "某项不存在（全部未执行）"},
-                        409: {"description": "某项不能决定（全部未执行）"}})
+@router.post(
+    "/decisions",
+    response_model=BulkOut,
+    responses={
+        **_ERRORS,
+        404: {"description": "某项不存在（全部未执行）"},
+        409: {"description": "某项不能决定（全部未执行）"},
+    },
+)
 def decide_bulk(body: BulkIn, conn: Conn, user: User = Decider) -> dict[str, Any]:
     """Decide many items at once. **All or nothing**: if any item cannot be decided (unknown,
     outside your region, not pending, missing reason, already partnered) nothing is written and

@@ -31,8 +31,9 @@ class SubmitOut(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Decision
-    reason: DbText = Field(default="", max_length=2000,
-                        description="reject 与 return 必填：退回 / 驳回的理由")
+    reason: DbText = Field(
+        default="", max_length=2000, description="reject 与 return 必填：退回 / 驳回的理由"
+    )
 
 
 class BulkItem(DecisionIn):

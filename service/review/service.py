@@ -31,11 +31,13 @@ _NEXT_STATE = {"approve": "approved", "reject": "rejected", "return": "returned"
 
 # ---- pairs and permissions -----------------------------------------------------------------
 
+
 def pair_of(conn: psycopg.Connection, rec: dict[str, Any]) -> Pair:
     """The two parties approval would join. A need stands for its enterprise."""
     if rec["pair_a_type"] is not None:
-        return Pair(Party(rec["pair_a_type"], rec["pair_a_id"]),
-                    Party(rec["pair_b_type"], rec["pair_b_id"]))
+        return Pair(
+            Party(rec["pair_a_type"], rec["pair_a_id"]), Party(rec["pair_b_type"], rec["pair_b_id"])
+        )
     s_type, s_id = rec["subject_type"], rec["subject_id"]
     if s_id is None:
         raise InvalidInput(f"推荐 {rec['id']} 的请求方是自由文本，无法建立结对 (no_subject)")
@@ -57,13 +59,19 @@ def _check_can_submit(conn: psycopg.Connection, user: User, rec: dict[str, Any])
         return
     s_type, s_id = rec["subject_type"], rec["subject_id"]
     if user.role == "school" and user.school_id is not None:
-        school = s_id if s_type == "school" else (
-            repo.programme_school(conn, s_id) if s_type == "programme" and s_id else None)
+        school = (
+            s_id
+            if s_type == "school"
+            else (repo.programme_school(conn, s_id) if s_type == "programme" and s_id else None)
+        )
         if school == user.school_id:
             return
     if user.role == "enterprise" and user.enterprise_id is not None:
-        ent = s_id if s_type == "enterprise" else (
-            repo.need_enterprise(conn, s_id) if s_type == "need" and s_id else None)
+        ent = (
+            s_id
+            if s_type == "enterprise"
+            else (repo.need_enterprise(conn, s_id) if s_type == "need" and s_id else None)
+        )
         if ent == user.enterprise_id:
             return
     raise Forbidden(f"只能提交本单位提出的推荐 (推荐 {rec['id']})")
@@ -78,6 +86,7 @@ def _check_can_view(user: User, rec: dict[str, Any]) -> None:
 
 
 # ---- submit --------------------------------------------------------------------------------
+
 
 def submit(conn: psycopg.Connection, user: User, ids: list[int]) -> list[dict[str, Any]]:
     """Send items to review; each item succeeds or fails on its own (a savepoint each).
@@ -110,8 +119,7 @@ def submit(conn: psycopg.Connection, user: User, ids: list[int]) -> list[dict[st
             mapped = from_db_error(exc)
             if mapped is None:
                 raise
-            results[rec_id] = {"id": rec_id, "status": mapped.status_code,
-                               "detail": mapped.detail}
+            results[rec_id] = {"id": rec_id, "status": mapped.status_code, "detail": mapped.detail}
     current = repo.states(conn, unique)
     for rec_id, res in results.items():
         res.setdefault("state", current.get(rec_id))
@@ -134,19 +142,31 @@ def _submit_one(conn: psycopg.Connection, user: User, rec_id: int, pair: Pair) -
         raise Conflict(f"同一配对已在审核中（推荐 {other}）(pair_pending)")
     done = repo.mark_submitted(conn, rec_id, user.id, pair)
     audit.record(
-        conn, actor_id=user.id, action="review.submit", entity_type="recommendation",
+        conn,
+        actor_id=user.id,
+        action="review.submit",
+        entity_type="recommendation",
         entity_id=rec_id,
         before={"state": state, "submitted_at": rec["submitted_at"]},
-        after={"state": "pending", "submitted_at": done["submitted_at"],
-               "submitted_by": user.id, "pair": [list(pair.a), list(pair.b)]},
+        after={
+            "state": "pending",
+            "submitted_at": done["submitted_at"],
+            "submitted_by": user.id,
+            "pair": [list(pair.a), list(pair.b)],
+        },
     )
     return "pending"
 
 
 # ---- decide --------------------------------------------------------------------------------
 
+
 def _check_decision(
-    user: User, rec_id: int, rec: dict[str, Any] | None, state: str | None, decision: str,
+    user: User,
+    rec_id: int,
+    rec: dict[str, Any] | None,
+    state: str | None,
+    decision: str,
     reason: str,
 ) -> DomainError | None:
     if rec is None:
@@ -160,8 +180,10 @@ def _check_decision(
     if state in _FINAL:
         return Conflict(f"推荐 {rec_id} {_FINAL[state]}，不能再决定 (already_decided)")
     if decision != "approve" and not reason.strip():
-        return InvalidInput(f"驳回或退回推荐 {rec_id} 须说明理由",
-                            errors=[{"row": rec_id, "column": "reason", "reason": "必填"}])
+        return InvalidInput(
+            f"驳回或退回推荐 {rec_id} 须说明理由",
+            errors=[{"row": rec_id, "column": "reason", "reason": "必填"}],
+        )
     return None
 
 
@@ -178,18 +200,33 @@ def _apply(
         # The unique index partnerships_one_active_pair is the last line: a concurrent insert
         # from elsewhere fails this transaction with 409 rather than creating a second one.
         partnership = repo.insert_partnership(conn, pair, pair.kind, f"review:{rec_id}")
-    review = repo.insert_review(conn, rec_id, decision, user.id, reason.strip(),
-                                partnership["id"] if partnership else None)
+    review = repo.insert_review(
+        conn, rec_id, decision, user.id, reason.strip(), partnership["id"] if partnership else None
+    )
     state = _NEXT_STATE[decision]
     audit.record(
-        conn, actor_id=user.id, action=f"review.{decision}", entity_type="recommendation",
-        entity_id=rec_id, before={"state": "pending"},
-        after={"state": state, "review_id": review["id"], "reason": review["reason"],
-               "partnership_id": review["partnership_id"]},
+        conn,
+        actor_id=user.id,
+        action=f"review.{decision}",
+        entity_type="recommendation",
+        entity_id=rec_id,
+        before={"state": "pending"},
+        after={
+            "state": state,
+            "review_id": review["id"],
+            "reason": review["reason"],
+            "partnership_id": review["partnership_id"],
+        },
     )
     if partnership is not None:
-        audit.record(conn, actor_id=user.id, action="partnership.create",
-                     entity_type="partnership", entity_id=partnership["id"], after=partnership)
+        audit.record(
+            conn,
+            actor_id=user.id,
+            action="partnership.create",
+            entity_type="partnership",
+            entity_id=partnership["id"],
+            after=partnership,
+        )
     return {**review, "review_id": review["id"], "state": state}
 
 
@@ -210,42 +247,59 @@ def decide(
 _SEVERITY = (Forbidden, NotFound, Conflict, InvalidInput)
 
 
-def decide_bulk(conn: psycopg.Connection, user: User, items: list[dict[str, Any]]) -> list[
-        dict[str, Any]]:
+def decide_bulk(
+    conn: psycopg.Connection, user: User, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """All or nothing: every item is checked under lock first; any failure rejects the batch
     with the per-item reasons and nothing is written."""
     ids = [it["id"] for it in items]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise InvalidInput("同一推荐在批量决定中出现多次", errors=[
-            {"row": n, "column": "id", "reason": f"重复的推荐 {i}"}
-            for n, i in enumerate(ids) if i in dupes])
+        raise InvalidInput(
+            "同一推荐在批量决定中出现多次",
+            errors=[
+                {"row": n, "column": "id", "reason": f"重复的推荐 {i}"}
+                for n, i in enumerate(ids)
+                if i in dupes
+            ],
+        )
     recs = repo.lock(conn, ids)
     states = repo.states(conn, ids)
     failures: list[tuple[int, DomainError]] = []
     for n, it in enumerate(items):
-        err = _check_decision(user, it["id"], recs.get(it["id"]), states.get(it["id"]),
-                              it["decision"], it["reason"])
+        err = _check_decision(
+            user, it["id"], recs.get(it["id"]), states.get(it["id"]), it["decision"], it["reason"]
+        )
         if err is not None:
             failures.append((n, err))
     if failures:
         worst = next(c for c in _SEVERITY if any(isinstance(e, c) for _, e in failures))
         raise worst(
             f"批量决定未执行：{len(failures)} / {len(items)} 项不能决定（全部或全不）",
-            errors=[{"row": n, "column": "id", "reason": e.detail, "id": items[n]["id"],
-                     "status": e.status_code} for n, e in failures],
+            errors=[
+                {
+                    "row": n,
+                    "column": "id",
+                    "reason": e.detail,
+                    "id": items[n]["id"],
+                    "status": e.status_code,
+                }
+                for n, e in failures
+            ],
         )
     return [_apply(conn, user, recs[it["id"]], it["decision"], it["reason"]) for it in items]
 
 
 # ---- read ----------------------------------------------------------------------------------
 
+
 def _party(t: str, i: int | None, names: dict[tuple[str, int], str]) -> dict[str, Any]:
     return {"type": t, "id": i, "name": names.get((t, i)) if i is not None else None}
 
 
-def describe(conn: psycopg.Connection, rows: list[dict[str, Any]], states: dict[int, str]) -> list[
-        dict[str, Any]]:
+def describe(
+    conn: psycopg.Connection, rows: list[dict[str, Any]], states: dict[int, str]
+) -> list[dict[str, Any]]:
     """Items with their evidence: names of both parties and their current partnerships."""
     pairs: dict[int, Pair | None] = {}
     for r in rows:
@@ -268,46 +322,76 @@ def describe(conn: psycopg.Connection, rows: list[dict[str, Any]], states: dict[
             ends = [Party(p["a_type"], p["a_id"]), Party(p["b_type"], p["b_id"])]
             if party in ends:
                 other = ends[1] if ends[0] == party else ends[0]
-                out.append({"id": p["id"], "kind": p["kind"], "since": p["since"],
-                            "source": p["source"], "other": _party(*other, names)})
+                out.append(
+                    {
+                        "id": p["id"],
+                        "kind": p["kind"],
+                        "since": p["since"],
+                        "source": p["source"],
+                        "other": _party(*other, names),
+                    }
+                )
         return out[:MAX_LINKS]
 
     now = datetime.now(UTC)
     items = []
     for r in rows:
         pair = pairs[r["id"]]
-        items.append({
-            "id": r["id"], "run_id": r["run_id"], "rank": r["rank"], "score": r["score"],
-            "state": states.get(r["id"], "draft"),
-            "subject": _party(r["subject_type"], r["subject_id"], names),
-            "candidate": _party(r["candidate_type"], r["candidate_id"], names),
-            "party_a": _party(*pair.a, names) if pair else None,
-            "party_b": _party(*pair.b, names) if pair else None,
-            "kind": pair.kind if pair else None,
-            "region_code": r["region_code"], "region_name": r["region_name"],
-            "submitted_at": r["submitted_at"], "submitted_by": r["submitted_by_username"],
-            "age_days": round((now - r["submitted_at"]).total_seconds() / 86400, 3)
-            if r["submitted_at"] else None,
-            "evidence": {
-                "features": r["features"], "explanation": r["explanation"],
-                "partnerships_a": links_of(pair.a) if pair else [],
-                "partnerships_b": links_of(pair.b) if pair else [],
-            },
-        })
+        items.append(
+            {
+                "id": r["id"],
+                "run_id": r["run_id"],
+                "rank": r["rank"],
+                "score": r["score"],
+                "state": states.get(r["id"], "draft"),
+                "subject": _party(r["subject_type"], r["subject_id"], names),
+                "candidate": _party(r["candidate_type"], r["candidate_id"], names),
+                "party_a": _party(*pair.a, names) if pair else None,
+                "party_b": _party(*pair.b, names) if pair else None,
+                "kind": pair.kind if pair else None,
+                "region_code": r["region_code"],
+                "region_name": r["region_name"],
+                "submitted_at": r["submitted_at"],
+                "submitted_by": r["submitted_by_username"],
+                "age_days": round((now - r["submitted_at"]).total_seconds() / 86400, 3)
+                if r["submitted_at"]
+                else None,
+                "evidence": {
+                    "features": r["features"],
+                    "explanation": r["explanation"],
+                    "partnerships_a": links_of(pair.a) if pair else [],
+                    "partnerships_b": links_of(pair.b) if pair else [],
+                },
+            }
+        )
     return items
 
 
 def queue(
-    conn: psycopg.Connection, user: User, *, region: str | None, candidate_type: str | None,
-    min_score: float | None, max_age_days: float | None, sort: str, limit: int, offset: int,
+    conn: psycopg.Connection,
+    user: User,
+    *,
+    region: str | None,
+    candidate_type: str | None,
+    min_score: float | None,
+    max_age_days: float | None,
+    sort: str,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
-    filters: dict[str, Any] = {"scope": region_scope(user), "candidate_type": candidate_type,
-                               "min_score": min_score, "max_age_days": max_age_days}
+    filters: dict[str, Any] = {
+        "scope": region_scope(user),
+        "candidate_type": candidate_type,
+        "min_score": min_score,
+        "max_age_days": max_age_days,
+    }
     if region is not None:
         filters["region"] = repo.region_path(conn, region)
         if filters["region"] is None:
-            raise InvalidInput(f"行政区划代码 {region} 不存在", errors=[
-                {"row": None, "column": "region", "reason": "未知代码"}])
+            raise InvalidInput(
+                f"行政区划代码 {region} 不存在",
+                errors=[{"row": None, "column": "region", "reason": "未知代码"}],
+            )
     total, rows = repo.queue(conn, filters, sort, limit, offset)
     items = describe(conn, rows, {r["id"]: "pending" for r in rows})
     return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -327,7 +411,9 @@ def history(conn: psycopg.Connection, user: User, rec_id: int) -> dict[str, Any]
         raise NotFound(f"推荐 {rec_id} 不存在")
     _check_can_view(user, rec)
     return {
-        "recommendation_id": rec_id, "state": repo.states(conn, [rec_id])[rec_id],
-        "submitted_at": rec["submitted_at"], "submitted_by": rec["submitted_by_username"],
+        "recommendation_id": rec_id,
+        "state": repo.states(conn, [rec_id])[rec_id],
+        "submitted_at": rec["submitted_at"],
+        "submitted_by": rec["submitted_by_username"],
         "decisions": repo.history(conn, rec_id),
     }

@@ -42,8 +42,13 @@ def region_id(conn: psycopg.Connection[Any], code: str) -> int:
 
 
 def make_user(
-    url: str, username: str, role: str, *, region: str | None = None,
-    school_id: int | None = None, enterprise_id: int | None = None,
+    url: str,
+    username: str,
+    role: str,
+    *,
+    region: str | None = None,
+    school_id: int | None = None,
+    enterprise_id: int | None = None,
 ) -> int:
     with psycopg.connect(url, row_factory=dict_row) as c:
         rid = region_id(c, region) if region else None

@@ -32,8 +32,10 @@ def test_login_sets_session_cookie_and_me(clean_db: str, base_url: str) -> None:
 def test_wrong_password_and_unknown_user_are_401(clean_db: str, base_url: str) -> None:
     make_user(clean_db, "admin", "province_admin")
     with client(base_url) as c:
-        for body in ({"username": "admin", "password": "wrong-password"},
-                     {"username": "nobody", "password": PASSWORD}):
+        for body in (
+            {"username": "admin", "password": "wrong-password"},
+            {"username": "nobody", "password": PASSWORD},
+        ):
             r = c.post("/v1/auth/login", json=body)
             assert r.status_code == 401
             assert r.json()["error"] == "unauthorized"
@@ -105,8 +107,12 @@ def test_api_token_is_shown_once_and_works_as_bearer(clean_db: str, base_url: st
 
 
 def test_anonymous_is_401(clean_db: str, base_url: str) -> None:
-    for method, path in [("GET", "/v1/auth/me"), ("POST", "/v1/auth/tokens"),
-                         ("GET", "/v1/auth/tokens"), ("POST", "/v1/users")]:
+    for method, path in [
+        ("GET", "/v1/auth/me"),
+        ("POST", "/v1/auth/tokens"),
+        ("GET", "/v1/auth/tokens"),
+        ("POST", "/v1/users"),
+    ]:
         r = httpx.request(method, f"{base_url}{path}", json={})
         assert r.status_code == 401, (path, r.status_code)
         assert r.json()["error"] == "unauthorized"
@@ -115,8 +121,13 @@ def test_anonymous_is_401(clean_db: str, base_url: str) -> None:
 def test_only_province_admin_creates_users(clean_db: str, base_url: str) -> None:
     make_user(clean_db, "admin", "province_admin")
     make_user(clean_db, "bureau_zz", "bureau", region="410100")
-    body = {"username": "rev_ly", "password": "long-enough-1", "role": "reviewer",
-            "region": "410300", "display_name": "洛阳审核员"}
+    body = {
+        "username": "rev_ly",
+        "password": "long-enough-1",
+        "role": "reviewer",
+        "region": "410300",
+        "display_name": "洛阳审核员",
+    }
     with closing(login(base_url, "bureau_zz")) as c:
         r = c.post("/v1/users", json=body)
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
@@ -130,8 +141,7 @@ def test_only_province_admin_creates_users(clean_db: str, base_url: str) -> None
         assert r.json()["errors"][0]["column"] == "region"
         r = c.post("/v1/users", json={**body, "username": "rev_y", "region": "419999"})
         assert r.status_code == 422 and "419999" in r.json()["errors"][0]["reason"]
-        r = c.post("/v1/users", json={**body, "username": "sch", "role": "school",
-                                      "region": None})
+        r = c.post("/v1/users", json={**body, "username": "sch", "role": "school", "region": None})
         assert r.status_code == 422 and r.json()["errors"][0]["column"] == "school_code"
         assert c.post("/v1/users", json={**body, "password": "short"}).status_code == 422
         assert c.post("/v1/users", json={**body, "role": "root"}).status_code == 422

@@ -18,9 +18,18 @@ from tests.service.auth.helpers import login, make_user
 
 
 def _user(role: str, path: str | None) -> User:
-    return User(id=1, username="u", display_name="", role=role, region_id=None,
-                region_code=None, region_name=None, region_path=path, school_id=None,
-                enterprise_id=None)
+    return User(
+        id=1,
+        username="u",
+        display_name="",
+        role=role,
+        region_id=None,
+        region_code=None,
+        region_name=None,
+        region_path=path,
+        school_id=None,
+        enterprise_id=None,
+    )
 
 
 def test_region_scope_and_in_scope() -> None:
@@ -81,5 +90,6 @@ def test_middleware_sets_request_state_user(clean_db: str, pg_url: str) -> None:
         assert httpx.get(f"{base}/_whoami", headers=bad).json() == {"user": None}
         assert httpx.get(f"{base}/_admins_only", headers=bad).status_code == 401
         assert httpx.get(f"{base}/_admins_only").status_code == 401
-        assert httpx.get(f"{base}/_whoami", headers={"Cookie": "xiaoqi_session=x" * 300}
-                         ).json() == {"user": None}
+        assert httpx.get(
+            f"{base}/_whoami", headers={"Cookie": "xiaoqi_session=x" * 300}
+        ).json() == {"user": None}

@@ -27,8 +27,20 @@ def cli(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Typer]
 
 def test_user_add_and_token(cli: typer.Typer, clean_db: str) -> None:
     runner = CliRunner()
-    r = runner.invoke(cli, ["user", "add", "rev_ly", "--role", "reviewer", "--region", "410300",
-                            "--password", "long-enough-1"])
+    r = runner.invoke(
+        cli,
+        [
+            "user",
+            "add",
+            "rev_ly",
+            "--role",
+            "reviewer",
+            "--region",
+            "410300",
+            "--password",
+            "long-enough-1",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "rev_ly" in r.output and "洛阳市" in r.output
     row = one(clean_db, "SELECT role, password_hash FROM users WHERE username = 'rev_ly'")
@@ -42,8 +54,11 @@ def test_user_add_and_token(cli: typer.Typer, clean_db: str) -> None:
 
 
 def test_user_add_prompts_for_password(cli: typer.Typer, clean_db: str) -> None:
-    r = CliRunner().invoke(cli, ["user", "add", "admin2", "--role", "province_admin"],
-                           input="a-secret-pass\na-secret-pass\n")
+    r = CliRunner().invoke(
+        cli,
+        ["user", "add", "admin2", "--role", "province_admin"],
+        input="a-secret-pass\na-secret-pass\n",
+    )
     assert r.exit_code == 0, r.output
     row = one(clean_db, "SELECT password_hash FROM users WHERE username = 'admin2'")
     assert verify_password(row["password_hash"], "a-secret-pass")
@@ -54,10 +69,28 @@ def test_user_add_rejects_bad_input_and_writes_nothing(cli: typer.Typer, clean_d
     runner = CliRunner()
     cases = [
         ["user", "add", "b1", "--role", "bureau", "--password", "long-enough-1"],  # no region
-        ["user", "add", "b2", "--role", "bureau", "--region", "419999",
-         "--password", "long-enough-1"],
-        ["user", "add", "s1", "--role", "school", "--school-code", "NOPE",
-         "--password", "long-enough-1"],
+        [
+            "user",
+            "add",
+            "b2",
+            "--role",
+            "bureau",
+            "--region",
+            "419999",
+            "--password",
+            "long-enough-1",
+        ],
+        [
+            "user",
+            "add",
+            "s1",
+            "--role",
+            "school",
+            "--school-code",
+            "NOPE",
+            "--password",
+            "long-enough-1",
+        ],
         ["user", "add", "x1", "--role", "root", "--password", "long-enough-1"],
         ["user", "add", "x2", "--role", "province_admin", "--password", "short"],
     ]
@@ -95,12 +128,24 @@ def test_demo_users_only_in_demo_mode(
     get_settings.cache_clear()
     first = users_cli.ensure_demo_users()
     names = [u for u, _, _ in first]
-    assert names == ["admin", "reviewer_zz", "bureau_zz", "bureau_ly", "school_demo",
-                     "enterprise_demo"]
+    assert names == [
+        "admin",
+        "reviewer_zz",
+        "bureau_zz",
+        "bureau_ly",
+        "school_demo",
+        "enterprise_demo",
+    ]
     assert users_cli.ensure_demo_users() == first  # idempotent
-    users = {r["username"]: r for r in rows(clean_db, """
+    users = {
+        r["username"]: r
+        for r in rows(
+            clean_db,
+            """
         SELECT u.username, u.role, u.password_hash, g.code, u.school_id, u.enterprise_id
-        FROM users u LEFT JOIN regions g ON g.id = u.region_id""")}
+        FROM users u LEFT JOIN regions g ON g.id = u.region_id""",
+        )
+    }
     assert len(users) == 6
     assert users["reviewer_zz"]["code"] == "410100" and users["bureau_ly"]["code"] == "410300"
     assert users["school_demo"]["school_id"] and users["enterprise_demo"]["enterprise_id"]

@@ -34,8 +34,8 @@ def world(clean_db: str) -> World:
     w.users["reviewer_zz"] = make_user(clean_db, "reviewer_zz", "reviewer", region="410100")
     w.users["bureau_zz"] = make_user(clean_db, "bureau_zz", "bureau", region="410100")
     w.users["bureau_ly"] = make_user(clean_db, "bureau_ly", "bureau", region="410300")
-    w.users["school_zz"] = make_user(clean_db, "school_zz", "school",
-                                     school_id=w.schools["zz"])
-    w.users["ent_zz"] = make_user(clean_db, "ent_zz", "enterprise",
-                                  enterprise_id=w.enterprises["zz1"])
+    w.users["school_zz"] = make_user(clean_db, "school_zz", "school", school_id=w.schools["zz"])
+    w.users["ent_zz"] = make_user(
+        clean_db, "ent_zz", "enterprise", enterprise_id=w.enterprises["zz1"]
+    )
     return w

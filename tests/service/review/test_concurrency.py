@@ -30,8 +30,9 @@ def _fresh_items(w: World, n: int) -> list[int]:
         for i in range(n):
             s = f.school(c, f"并发测试学校{i}")
             e = f.enterprise(c, f"并发测试企业{i}")
-            out.append(f.recommendation(c, ("school", s), ("enterprise", e),
-                                        submitted_by=w.users["admin"]))
+            out.append(
+                f.recommendation(c, ("school", s), ("enterprise", e), submitted_by=w.users["admin"])
+            )
         return out
 
 
@@ -66,12 +67,18 @@ def test_concurrent_approvals_make_exactly_one_partnership(world: World, base_ur
             assert sorted([r1.status_code, r2.status_code]) == [200, 409], (r1.text, r2.text)
             loser = r1 if r1.status_code == 409 else r2
             assert "already_decided" in loser.json()["detail"]
-    per_item = rows(world.url, """SELECT recommendation_id, count(*) AS n FROM reviews
-                                  GROUP BY recommendation_id""")
+    per_item = rows(
+        world.url,
+        """SELECT recommendation_id, count(*) AS n FROM reviews
+                                  GROUP BY recommendation_id""",
+    )
     assert len(per_item) == ROUNDS and all(r["n"] == 1 for r in per_item)
     assert one(world.url, "SELECT count(*) AS n FROM partnerships")["n"] == ROUNDS
-    linked = one(world.url, """SELECT count(DISTINCT partnership_id) AS n FROM reviews
-                               WHERE partnership_id IS NOT NULL""")
+    linked = one(
+        world.url,
+        """SELECT count(DISTINCT partnership_id) AS n FROM reviews
+                               WHERE partnership_id IS NOT NULL""",
+    )
     assert linked["n"] == ROUNDS
 
 
@@ -80,11 +87,17 @@ def test_concurrent_approve_and_reject_leave_one_decision(world: World, base_url
     with closing(login(base_url, "admin")) as a, closing(login(base_url, "reviewer_zz")) as b:
         for item in items:
             path = f"/v1/review/items/{item}/decisions"
-            r1, r2 = _race([a, b], [(path, {"decision": "approve"}),
-                                    (path, {"decision": "reject", "reason": "不合适"})])
+            r1, r2 = _race(
+                [a, b],
+                [
+                    (path, {"decision": "approve"}),
+                    (path, {"decision": "reject", "reason": "不合适"}),
+                ],
+            )
             assert sorted([r1.status_code, r2.status_code]) == [200, 409]
-            state = one(world.url, "SELECT state FROM review_state WHERE recommendation_id = %s",
-                        (item,))["state"]
+            state = one(
+                world.url, "SELECT state FROM review_state WHERE recommendation_id = %s", (item,)
+            )["state"]
             assert state == ("approved" if r1.status_code == 200 else "rejected")
     approved = one(world.url, "SELECT count(*) AS n FROM reviews WHERE decision = 'approve'")
     assert one(world.url, "SELECT count(*) AS n FROM partnerships")["n"] == approved["n"]
@@ -95,12 +108,18 @@ def test_concurrent_submissions_of_one_pair_admit_one(world: World, base_url: st
         pairs = []
         for i in range(8):
             s, e = f.school(c, f"提交并发学校{i}"), f.enterprise(c, f"提交并发企业{i}")
-            pairs.append([f.recommendation(c, ("school", s), ("enterprise", e), score=x)
-                          for x in (0.6, 0.5)])
+            pairs.append(
+                [f.recommendation(c, ("school", s), ("enterprise", e), score=x) for x in (0.6, 0.5)]
+            )
     with closing(login(base_url, "admin")) as a, closing(login(base_url, "bureau_zz")) as b:
         for first, second in pairs:
-            r1, r2 = _race([a, b], [("/v1/review/submit", {"recommendation_ids": [first]}),
-                                    ("/v1/review/submit", {"recommendation_ids": [second]})])
+            r1, r2 = _race(
+                [a, b],
+                [
+                    ("/v1/review/submit", {"recommendation_ids": [first]}),
+                    ("/v1/review/submit", {"recommendation_ids": [second]}),
+                ],
+            )
             statuses = sorted(r.json()["results"][0]["status"] for r in (r1, r2))
             assert statuses == [200, 409]
     assert one(world.url, "SELECT count(*) AS n FROM review_pending_pairs")["n"] == len(pairs)
@@ -152,12 +171,13 @@ def test_unique_index_is_the_last_line(world: World) -> None:
     """A partnership for the pair appearing from elsewhere mid-approval: the approval fails
     on the unique index (mapped to 409), never a second active partnership."""
     item = _fresh_items(world, 1)[0]
-    pair = one(world.url, "SELECT pair_a_id, pair_b_id FROM recommendations WHERE id = %s",
-               (item,))
+    pair = one(world.url, "SELECT pair_a_id, pair_b_id FROM recommendations WHERE id = %s", (item,))
     with psycopg.connect(world.url) as c1, psycopg.connect(world.url) as c2:
-        c1.execute("""INSERT INTO partnerships (a_type, a_id, b_type, b_id, source)
+        c1.execute(
+            """INSERT INTO partnerships (a_type, a_id, b_type, b_id, source)
                       VALUES ('enterprise', %s, 'school', %s, 'import')""",
-                   (pair["pair_a_id"], pair["pair_b_id"]))
+            (pair["pair_a_id"], pair["pair_b_id"]),
+        )
         admin = _user(c2, "admin")
         c2.commit()
 
@@ -181,15 +201,17 @@ def test_approval_after_external_partnership_is_409(
     world: World, base_url: str, decision: str
 ) -> None:
     item = _fresh_items(world, 1)[0]
-    pair = one(world.url, "SELECT pair_a_id, pair_b_id FROM recommendations WHERE id = %s",
-               (item,))
+    pair = one(world.url, "SELECT pair_a_id, pair_b_id FROM recommendations WHERE id = %s", (item,))
     with psycopg.connect(world.url) as c:
-        c.execute("""INSERT INTO partnerships (a_type, a_id, b_type, b_id, source)
+        c.execute(
+            """INSERT INTO partnerships (a_type, a_id, b_type, b_id, source)
                      VALUES ('enterprise', %s, 'school', %s, 'import')""",
-                  (pair["pair_a_id"], pair["pair_b_id"]))
+            (pair["pair_a_id"], pair["pair_b_id"]),
+        )
     with closing(login(base_url, "admin")) as a:
         r = a.post(f"/v1/review/items/{item}/decisions", json={"decision": decision})
         assert r.status_code == 409 and "already_partnered" in r.json()["detail"]
-        r = a.post(f"/v1/review/items/{item}/decisions",
-                   json={"decision": "reject", "reason": "已有结对"})
+        r = a.post(
+            f"/v1/review/items/{item}/decisions", json={"decision": "reject", "reason": "已有结对"}
+        )
         assert r.status_code == 200

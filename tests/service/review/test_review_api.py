@@ -20,8 +20,14 @@ def rec(w: World, subject: tuple[str, int | None], candidate: tuple[str, int], *
 def pending(
     w: World, school: str, ent: str, region: str | None = "410100", score: float = 0.5
 ) -> int:
-    return rec(w, ("school", w.schools[school]), ("enterprise", w.enterprises[ent]),
-               region_code=region, score=score, submitted_by=w.users["admin"])
+    return rec(
+        w,
+        ("school", w.schools[school]),
+        ("enterprise", w.enterprises[ent]),
+        region_code=region,
+        score=score,
+        submitted_by=w.users["admin"],
+    )
 
 
 def count(url: str, table: str) -> int:
@@ -65,9 +71,11 @@ def test_submit_reports_each_id(world: World, base_url: str) -> None:
     partnered = rec(world, s_zz, ("enterprise", world.enterprises["zz2"]))
     free_text = rec(world, ("text", None), ("enterprise", world.enterprises["zz3"]))
     with psycopg.connect(world.url) as c:
-        c.execute("""INSERT INTO partnerships (a_type, a_id, b_type, b_id)
+        c.execute(
+            """INSERT INTO partnerships (a_type, a_id, b_type, b_id)
                      VALUES ('enterprise', %s, 'school', %s)""",
-                  (world.enterprises["zz2"], world.schools["zz"]))
+            (world.enterprises["zz2"], world.schools["zz"]),
+        )
     ids = [outside, ok, same_pair, partnered, free_text, 999999]
     with closing(login(base_url, "bureau_zz")) as c:
         r = c.post("/v1/review/submit", json={"recommendation_ids": ids})
@@ -90,8 +98,12 @@ def test_submit_reports_each_id(world: World, base_url: str) -> None:
     row = one(world.url, "SELECT * FROM recommendations WHERE id = %s", (ok,))
     assert row["submitted_by"] == world.users["bureau_zz"] and row["submitted_at"] is not None
     assert (row["pair_a_type"], row["pair_b_type"]) == ("enterprise", "school")
-    assert one(world.url, "SELECT submitted_at FROM recommendations WHERE id = %s",
-               (outside,))["submitted_at"] is None
+    assert (
+        one(world.url, "SELECT submitted_at FROM recommendations WHERE id = %s", (outside,))[
+            "submitted_at"
+        ]
+        is None
+    )
     audit = rows(world.url, "SELECT entity_id FROM audit_log WHERE action = 'review.submit'")
     assert [a["entity_id"] for a in audit] == [ok]
 
@@ -115,11 +127,14 @@ def test_queue_is_scoped_filtered_sorted_and_paged(world: World, base_url: str) 
     with psycopg.connect(world.url) as conn:  # programme ↔ mentor, to filter on
         prog = f.programme(conn, world.schools["zz"])
         m = f.mentor(conn, world.enterprises["zz4"])
-        mentor_item = f.recommendation(conn, ("programme", prog), ("mentor", m), score=0.7,
-                                       submitted_by=world.users["admin"])
-        conn.execute("""INSERT INTO partnerships (a_type, a_id, b_type, b_id, kind)
+        mentor_item = f.recommendation(
+            conn, ("programme", prog), ("mentor", m), score=0.7, submitted_by=world.users["admin"]
+        )
+        conn.execute(
+            """INSERT INTO partnerships (a_type, a_id, b_type, b_id, kind)
                         VALUES ('enterprise', %s, 'school', %s, '结对包联')""",
-                     (world.enterprises["zz5"], world.schools["zz"]))
+            (world.enterprises["zz5"], world.schools["zz"]),
+        )
     with closing(login(base_url, "bureau_zz")) as cl:
         q = cl.get("/v1/review/queue").json()
         assert [i["id"] for i in q["items"]] == [a, mentor_item, c_, b] and q["total"] == 4
@@ -161,34 +176,47 @@ def test_queue_is_scoped_filtered_sorted_and_paged(world: World, base_url: str) 
 def test_approve_creates_exactly_one_partnership(world: World, base_url: str) -> None:
     item = pending(world, "zz", "zz1")
     with closing(login(base_url, "reviewer_zz")) as c:
-        r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve",
-                                                                "reason": "双方意向明确"})
+        r = c.post(
+            f"/v1/review/items/{item}/decisions",
+            json={"decision": "approve", "reason": "双方意向明确"},
+        )
         assert r.status_code == 200, r.text
         out = r.json()
         assert out["state"] == "approved" and out["partnership_id"] is not None
         again = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
         assert again.status_code == 409 and "already_decided" in again.json()["detail"]
-        r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "reject",
-                                                                "reason": "改主意"})
+        r = c.post(
+            f"/v1/review/items/{item}/decisions", json={"decision": "reject", "reason": "改主意"}
+        )
         assert r.status_code == 409
         assert c.get("/v1/review/queue").json()["total"] == 0
         hist = c.get(f"/v1/review/items/{item}/history").json()
         assert hist["state"] == "approved"
         assert [(d["decision"], d["reviewer"]) for d in hist["decisions"]] == [
-            ("approve", "reviewer_zz")]
+            ("approve", "reviewer_zz")
+        ]
         assert c.get(f"/v1/review/items/{item}").json()["state"] == "approved"
     p = rows(world.url, "SELECT * FROM partnerships")
     assert len(p) == 1
     assert (p[0]["a_type"], p[0]["a_id"], p[0]["b_type"], p[0]["b_id"]) == (
-        "enterprise", world.enterprises["zz1"], "school", world.schools["zz"])
+        "enterprise",
+        world.enterprises["zz1"],
+        "school",
+        world.schools["zz"],
+    )
     assert p[0]["kind"] == "结对包联" and p[0]["source"] == f"review:{item}"
     assert p[0]["id"] == out["partnership_id"]
     review = one(world.url, "SELECT * FROM reviews")
     assert review["partnership_id"] == p[0]["id"] and review["reason"] == "双方意向明确"
-    audit = rows(world.url, "SELECT actor_id, action, entity_type, entity_id, before, after"
-                            " FROM audit_log WHERE action <> 'auth.login' ORDER BY id")
+    audit = rows(
+        world.url,
+        "SELECT actor_id, action, entity_type, entity_id, before, after"
+        " FROM audit_log WHERE action <> 'auth.login' ORDER BY id",
+    )
     assert [(a["action"], a["entity_id"]) for a in audit] == [
-        ("review.approve", item), ("partnership.create", p[0]["id"])]
+        ("review.approve", item),
+        ("partnership.create", p[0]["id"]),
+    ]
     assert all(a["actor_id"] == world.users["reviewer_zz"] for a in audit)
     assert audit[0]["before"] == {"state": "pending"}
     assert audit[0]["after"]["partnership_id"] == p[0]["id"]
@@ -203,13 +231,20 @@ def test_programme_need_pairs_get_their_kind(world: World, base_url: str) -> Non
         res = c.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()
         assert res["results"][0]["status"] == 403
     with closing(login(base_url, "admin")) as c:
-        assert c.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()[
-            "submitted"] == 1
+        assert (
+            c.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()["submitted"]
+            == 1
+        )
         r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
         assert r.status_code == 200, r.text
     p = one(world.url, "SELECT a_type, a_id, b_type, b_id, kind FROM partnerships")
-    assert p == {"a_type": "enterprise", "a_id": world.enterprises["zz2"],
-                 "b_type": "programme", "b_id": prog, "kind": "共建专业"}
+    assert p == {
+        "a_type": "enterprise",
+        "a_id": world.enterprises["zz2"],
+        "b_type": "programme",
+        "b_id": prog,
+        "kind": "共建专业",
+    }
 
 
 def test_reject_needs_a_reason_and_creates_nothing(world: World, base_url: str) -> None:
@@ -219,8 +254,10 @@ def test_reject_needs_a_reason_and_creates_nothing(world: World, base_url: str) 
         assert r.status_code == 422
         r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "maybe"})
         assert r.status_code == 422
-        r = c.post(f"/v1/review/items/{item}/decisions",
-                   json={"decision": "reject", "reason": "企业无接收能力"})
+        r = c.post(
+            f"/v1/review/items/{item}/decisions",
+            json={"decision": "reject", "reason": "企业无接收能力"},
+        )
         assert r.status_code == 200 and r.json()["state"] == "rejected"
         r = c.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()
         assert r["results"][0]["status"] == 409  # final: cannot be resubmitted
@@ -230,10 +267,16 @@ def test_reject_needs_a_reason_and_creates_nothing(world: World, base_url: str) 
 def test_return_leaves_queue_until_resubmitted(world: World, base_url: str) -> None:
     item = pending(world, "zz", "zz1")
     with closing(login(base_url, "reviewer_zz")) as rv, closing(login(base_url, "bureau_zz")) as bz:
-        assert rv.post(f"/v1/review/items/{item}/decisions",
-                       json={"decision": "return", "reason": ""}).status_code == 422
-        r = rv.post(f"/v1/review/items/{item}/decisions",
-                    json={"decision": "return", "reason": "请补充企业需求"})
+        assert (
+            rv.post(
+                f"/v1/review/items/{item}/decisions", json={"decision": "return", "reason": ""}
+            ).status_code
+            == 422
+        )
+        r = rv.post(
+            f"/v1/review/items/{item}/decisions",
+            json={"decision": "return", "reason": "请补充企业需求"},
+        )
         assert r.status_code == 200 and r.json()["state"] == "returned"
         assert rv.get("/v1/review/queue").json()["total"] == 0
         r = rv.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
@@ -241,8 +284,10 @@ def test_return_leaves_queue_until_resubmitted(world: World, base_url: str) -> N
         res = bz.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()
         assert res["results"][0]["status"] == 200
         assert [i["id"] for i in rv.get("/v1/review/queue").json()["items"]] == [item]
-        assert rv.post(f"/v1/review/items/{item}/decisions",
-                       json={"decision": "approve"}).status_code == 200
+        assert (
+            rv.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"}).status_code
+            == 200
+        )
         hist = rv.get(f"/v1/review/items/{item}/history").json()
     # Append-only: the return is still there, before the approval.
     assert [d["decision"] for d in hist["decisions"]] == ["return", "approve"]
@@ -250,8 +295,13 @@ def test_return_leaves_queue_until_resubmitted(world: World, base_url: str) -> N
     assert hist["submitted_by"] == "bureau_zz" and hist["state"] == "approved"
     with psycopg.connect(world.url) as c, pytest.raises(psycopg.errors.InsufficientPrivilege):
         c.execute("UPDATE reviews SET decision = 'reject'")
-    actions = [a["action"] for a in rows(world.url, "SELECT action FROM audit_log WHERE"
-                                         " entity_type = 'recommendation' ORDER BY id")]
+    actions = [
+        a["action"]
+        for a in rows(
+            world.url,
+            "SELECT action FROM audit_log WHERE entity_type = 'recommendation' ORDER BY id",
+        )
+    ]
     assert actions == ["review.return", "review.submit", "review.approve"]
 
 
@@ -278,13 +328,23 @@ def test_bureau_cannot_see_or_decide_outside_its_region(world: World, base_url: 
             r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
             assert r.status_code == 403 and "out_of_region" in r.json()["detail"]
     with closing(login(base_url, "bureau_ly")) as c:
-        assert c.post(f"/v1/review/items/{ly}/decisions",
-                      json={"decision": "approve"}).status_code == 200
-        assert c.post(f"/v1/review/items/{nowhere}/decisions",
-                      json={"decision": "approve"}).status_code == 403
+        assert (
+            c.post(f"/v1/review/items/{ly}/decisions", json={"decision": "approve"}).status_code
+            == 200
+        )
+        assert (
+            c.post(
+                f"/v1/review/items/{nowhere}/decisions", json={"decision": "approve"}
+            ).status_code
+            == 403
+        )
     with closing(login(base_url, "admin")) as c:
-        assert c.post(f"/v1/review/items/{nowhere}/decisions",
-                      json={"decision": "approve"}).status_code == 200
+        assert (
+            c.post(
+                f"/v1/review/items/{nowhere}/decisions", json={"decision": "approve"}
+            ).status_code
+            == 200
+        )
     assert count(world.url, "partnerships") == 2
 
 
@@ -293,20 +353,24 @@ def test_bulk_is_all_or_nothing(world: World, base_url: str) -> None:
     ly = pending(world, "ly", "ly1", region="410300")
     draft = rec(world, ("school", world.schools["zz"]), ("enterprise", world.enterprises["zz4"]))
     with closing(login(base_url, "bureau_zz")) as c:
-        batch = [{"id": items[0], "decision": "approve"},
-                 {"id": items[1], "decision": "reject", "reason": "不匹配"},
-                 {"id": draft, "decision": "approve"}]
+        batch = [
+            {"id": items[0], "decision": "approve"},
+            {"id": items[1], "decision": "reject", "reason": "不匹配"},
+            {"id": draft, "decision": "approve"},
+        ]
         r = c.post("/v1/review/decisions", json={"items": batch})
         assert r.status_code == 409, r.text
         assert [(e["row"], e["id"]) for e in r.json()["errors"]] == [(2, draft)]
-        r = c.post("/v1/review/decisions", json={"items": [*batch[:2], {"id": ly,
-                                                                        "decision": "approve"}]})
+        r = c.post(
+            "/v1/review/decisions", json={"items": [*batch[:2], {"id": ly, "decision": "approve"}]}
+        )
         assert r.status_code == 403
         r = c.post("/v1/review/decisions", json={"items": [batch[0], batch[0]]})
         assert r.status_code == 422
         assert count(world.url, "reviews") == 0 and count(world.url, "partnerships") == 0
         assert count(world.url, "audit_log") == 0 or all(
-            a["action"] == "auth.login" for a in rows(world.url, "SELECT action FROM audit_log"))
+            a["action"] == "auth.login" for a in rows(world.url, "SELECT action FROM audit_log")
+        )
         ok = [*batch[:2], {"id": items[2], "decision": "return", "reason": "补材料"}]
         r = c.post("/v1/review/decisions", json={"items": ok})
         assert r.status_code == 200, r.text
@@ -320,16 +384,26 @@ def test_bad_input_is_4xx_and_writes_nothing(world: World, base_url: str) -> Non
     with closing(login(base_url, "admin")) as c:
         res = c.post("/v1/review/submit", json={"recommendation_ids": [big, -1]}).json()
         assert [r["status"] for r in res["results"]] == [404, 404]
-        assert c.post(f"/v1/review/items/{big}/decisions",
-                      json={"decision": "approve"}).status_code == 404
+        assert (
+            c.post(f"/v1/review/items/{big}/decisions", json={"decision": "approve"}).status_code
+            == 404
+        )
         r = c.post("/v1/review/decisions", json={"items": [{"id": big, "decision": "approve"}]})
         assert r.status_code == 404
-        for body in ({"decision": "return", "reason": "坏\x00字符"},
-                     {"decision": "return", "reason": "长" * 2001},
-                     {"decision": "approve", "reason": 5}, {}):
+        for body in (
+            {"decision": "return", "reason": "坏\x00字符"},
+            {"decision": "return", "reason": "长" * 2001},
+            {"decision": "approve", "reason": 5},
+            {},
+        ):
             r = c.post(f"/v1/review/items/{item}/decisions", json=body)
             assert r.status_code == 422, body
-        for params in ({"min_score": "nan"}, {"max_age_days": "-1"}, {"region": "41"},
-                       {"candidate_type": "bureau"}, {"offset": "-1"}):
+        for params in (
+            {"min_score": "nan"},
+            {"max_age_days": "-1"},
+            {"region": "41"},
+            {"candidate_type": "bureau"},
+            {"offset": "-1"},
+        ):
             assert c.get("/v1/review/queue", params=params).status_code == 422, params
     assert count(world.url, "reviews") == 0
