@@ -25,7 +25,7 @@ class SampleLoadError(RuntimeError):
 
 
 def load_dir(
-    conn: psycopg.Connection, directory: Path, progress: LoadProgress | None = None
+    conn: psycopg.Connection[Any], directory: Path, progress: LoadProgress | None = None
 ) -> dict[str, Any]:
     """Import every sample file of `directory`; commits after each file. Returns the reports."""
     from service.ingest.service import import_file

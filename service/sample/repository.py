@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -19,7 +20,7 @@ def _rows(path: Path, spec: FileSpec) -> list[dict[str, str]]:
         return [{fields[h]: v for h, v in zip(header, row, strict=True)} for row in reader]
 
 
-def upsert_bureaus(conn: psycopg.Connection, path: Path) -> int:
+def upsert_bureaus(conn: psycopg.Connection[Any], path: Path) -> int:
     """Insert or update the bureaus of a sample bureaus.csv (name is the natural key)."""
     rows = _rows(path, BUREAUS)
     with conn.cursor() as cur:
@@ -35,7 +36,7 @@ def upsert_bureaus(conn: psycopg.Connection, path: Path) -> int:
     return len(rows)
 
 
-def insert_programme_partnerships(conn: psycopg.Connection, path: Path) -> int:
+def insert_programme_partnerships(conn: psycopg.Connection[Any], path: Path) -> int:
     """共建专业 pairs (enterprise, programme) in canonical order ('enterprise' < 'programme').
     An active pair that already exists is left alone (the one-active-pair rule)."""
     rows = _rows(path, PROGRAMME_PARTNERSHIPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -23,11 +24,17 @@ TABLES = (
 )
 
 
+def _count(conn: psycopg.Connection[dict[str, Any]], table: str) -> int:
+    row = conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 def test_sample_loads_into_every_table(clean_db: str, tmp_path: Path) -> None:
     manifest = generate(tmp_path, 300, seed=11)
     with psycopg.connect(clean_db, row_factory=dict_row) as conn:
         load_dir(conn, tmp_path)
-        counts = {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
+        counts = {t: _count(conn, t) for t in TABLES}
         assert all(n > 0 for n in counts.values()), counts
         assert counts["enterprises"] == manifest.counts["enterprises"] == 300
         assert counts["schools"] == manifest.counts["schools"]
@@ -41,5 +48,5 @@ def test_sample_loads_into_every_table(clean_db: str, tmp_path: Path) -> None:
         assert {("bureau", "park"), ("enterprise", "school"), ("enterprise", "programme")} <= types
         # Loading the same files again changes nothing (idempotent upserts).
         load_dir(conn, tmp_path)
-        again = {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
+        again = {t: _count(conn, t) for t in TABLES}
         assert again == counts, {t: (counts[t], again[t]) for t in TABLES if counts[t] != again[t]}
