@@ -73,7 +73,11 @@ IndustryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^([A-T]|[0-9]{2,4})$"),
     Field(examples=["3911"]),
 ]
-IndustryPrefix = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$"), Field(examples=["39"])]
+IndustryPrefix = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^([A-Ta-t]|[0-9]{1,4})$"),
+    Field(examples=["39"], description="GB/T 4754 门类字母（如 C）或代码前缀（如 39、391）"),
+]
 MajorCode = Annotated[Code, upper_code(r"[0-9A-Z]{1,12}", "专业代码"), Field(examples=["080901"])]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_clean)
@@ -165,7 +169,7 @@ class BureauFilters(ListParams):
 
 class ParkFilters(ListParams):
     region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    industry: IndustryPrefix | None = Field(None, description="主导产业代码前缀（GB/T 4754）")
+    industry: IndustryPrefix | None = None
     q: Search | None = None
 
 
@@ -189,7 +193,7 @@ class ProgrammeFilters(ListParams):
 
 class EnterpriseFilters(ListParams):
     region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    industry: IndustryPrefix | None = Field(None, description="行业代码前缀（GB/T 4754）")
+    industry: IndustryPrefix | None = None
     park_id: Id | None = None
     size: EnterpriseSize | None = None
     status: Literal["active", "inactive"] | None = None

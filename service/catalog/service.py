@@ -3,6 +3,8 @@ inside the request's transaction (never committed here)."""
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -14,10 +16,12 @@ from service.catalog import repository as repo
 from service.catalog.checks import PARTY_LABELS, problem
 from service.catalog.entities import CONTACT_FIELDS, Entity
 from service.catalog.schemas import PARTY_TYPES, ListParams
+from service.config import REPO_ROOT
 from service.errors import Conflict, InvalidInput, NotFound
 
 REGION_FILTERS = ("region", "within", "parent")  # filters given as a region code
 MAX_SORT_KEYS = 4
+INDUSTRIES_CSV = REPO_ROOT / "data" / "reference" / "industries.csv"  # GB/T 4754-2017
 
 
 def can_see_contacts(request: Request) -> bool:
@@ -77,6 +81,8 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
     for name in REGION_FILTERS:
         if name in filters:
             filters[name] = _region(conn, filters[name], name)["path"]
+    if "industry" in filters:
+        filters["industry"] = industry_patterns(filters["industry"])
     if params.after_id is not None and [k.name for k in sort] != ["id"]:
         raise InvalidInput("after_id 仅可与按 id 排序（sort=id 或 sort=-id）同用",
                            errors=[problem("after_id", "请改用 offset，或按 id 排序")])
@@ -86,6 +92,24 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
     )
     return {"items": result.rows, "total": result.total, "limit": params.limit,
             "offset": params.offset}
+
+
+@lru_cache(maxsize=1)
+def _divisions_by_section() -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    with INDUSTRIES_CSV.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["level"] == "division":
+                sections.setdefault(row["parent_code"], []).append(row["code"])
+    return sections
+
+
+def industry_patterns(code: str) -> list[str]:
+    """LIKE patterns for an industry filter: a code matches itself and its sub-codes; a section
+    letter also matches every code of its divisions."""
+    if code.isdigit():
+        return [f"{code}%"]
+    return [code] + [f"{d}%" for d in _divisions_by_section().get(code, [])]
 
 
 def get(conn: psycopg.Connection, entity: Entity, row_id: int, *, lock: bool = False) -> repo.Row:

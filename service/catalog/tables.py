@@ -77,10 +77,12 @@ def array_has(column: str) -> FilterSQL:
 
 
 def array_prefix(column: str) -> FilterSQL:
-    """Any element starts with the code: industry 39 matches 39, 391, 3911."""
-    return lambda v: (
-        sql.SQL("EXISTS (SELECT 1 FROM unnest({}) AS c WHERE c LIKE %s)").format(col(column)),
-        [f"{escape_like(v)}%"],
+    """Any element matches one of the LIKE patterns (the service turns an industry code into
+    patterns: 39 → 39%; section C → C and each of its divisions 13% … 43%)."""
+    return lambda patterns: (
+        sql.SQL("EXISTS (SELECT 1 FROM unnest({}) AS c WHERE c LIKE ANY(%s))").format(
+            col(column)),
+        [list(patterns)],
     )
 
 

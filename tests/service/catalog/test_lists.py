@@ -52,6 +52,8 @@ def test_enterprise_filters(api: httpx.Client, firms: Any) -> None:
     assert set(names(api, "enterprises", industry="39")) == electronics
     assert names(api, "enterprises", industry="392") == ["中原电子有限公司"]
     assert names(api, "enterprises", industry="65") == ["金水软件有限公司"]
+    assert set(names(api, "enterprises", industry="C")) == electronics | {"洛阳轴承有限公司"}
+    assert names(api, "enterprises", industry="i") == ["金水软件有限公司"]  # 65 is in section I
     park_id = firms["zz_zhongyuan"]["park_id"]
     assert names(api, "enterprises", park_id=park_id) == ["中原电子有限公司"]
     assert set(names(api, "enterprises", size="大型")) == {"郑州市直属电子集团", "洛阳轴承有限公司"}
