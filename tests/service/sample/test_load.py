@@ -31,12 +31,12 @@ def _count(conn: psycopg.Connection[dict[str, Any]], table: str) -> int:
 
 
 def test_sample_loads_into_every_table(clean_db: str, tmp_path: Path) -> None:
-    manifest = generate(tmp_path, 300, seed=11)
+    manifest = generate(tmp_path, 200, seed=11, max_schools=40)
     with psycopg.connect(clean_db, row_factory=dict_row) as conn:
         load_dir(conn, tmp_path)
         counts = {t: _count(conn, t) for t in TABLES}
         assert all(n > 0 for n in counts.values()), counts
-        assert counts["enterprises"] == manifest.counts["enterprises"] == 300
+        assert counts["enterprises"] == manifest.counts["enterprises"] == 200
         assert counts["schools"] == manifest.counts["schools"]
         assert counts["programmes"] == manifest.counts["programmes"]
         kinds = {r["kind"] for r in conn.execute("SELECT DISTINCT kind FROM partnerships")}
