@@ -83,7 +83,7 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                     raise RuntimeError(f"migration {path.name} changed after it was applied")
                 continue
             with conn.transaction():
-                conn.execute(sql)  # type: ignore[arg-type]
+                conn.execute(sql.encode())  # a file of statements: no parameters
                 conn.execute(
                     "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
                     (path.name, checksum),

