@@ -103,3 +103,24 @@ def test_login_form_errors_and_safe_redirect(site: Site) -> None:
         r = c.post("/logout")
         assert r.status_code == 303
         assert c.get("/v1/auth/me").status_code == 401
+
+
+def test_result_pages_render(site: Site) -> None:
+    """The pages that show results (recommendations, matches, review evidence) render."""
+    w = site.world
+    with login(site.base, "admin") as c:
+        r = c.post("/bureau", data={"type": "school", "id": str(w["S1"]), "k": "5"})
+        assert r.status_code == 200 and 'id="results"' in r.text and "提交审核" in r.text
+        assert 'class="chip' in r.text
+        r = c.post("/enterprise", data={"text": "数控机床维修技术人才"})
+        assert r.status_code == 200
+        assert all(f'id="{s}"' in r.text for s in ("programmes", "mentors", "bases"))
+        r = c.get(f"/network?type=school&id={w['S1']}&radius=2")
+        assert r.status_code == 200 and "<svg" in r.text and 'class="node"' in r.text
+        r = c.get("/network?type=school&q=郑州")
+        assert r.status_code == 200 and "郑州智能制造职业学院" in r.text
+        r = c.get("/coverage")
+        assert r.status_code == 200 and 'id="coverage"' in r.text
+    with login(site.base, "ent_e8") as c:
+        r = c.post("/enterprise", data={"need_id": str(w["N1"])})
+        assert r.status_code == 200 and 'name="rec"' in r.text
