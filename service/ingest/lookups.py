@@ -20,6 +20,7 @@ from service.ingest.values import fold
 _SUFFIX = re.compile(r"(省|市|区|县|自治县|自治州|地区|盟|旗)$")
 _BUREAU_SUFFIX = re.compile(r"(教育局|教育体育局|教体局|教育和体育局|教育委员会|教委)$")
 ENTERPRISE_CACHE_MAX = 200_000
+REGION_CACHE_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Lookups:
     def region(self, text: str) -> tuple[int | None, str | None]:
         found = self._region_cache.get(text)
         if found is None:
+            if len(self._region_cache) > REGION_CACHE_MAX:  # a file of ever-new garbage
+                self._region_cache.clear()
             found = self._region_cache[text] = self._region(text)
         return found
 

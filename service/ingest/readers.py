@@ -149,8 +149,9 @@ def detect_encoding(raw: IO[bytes]) -> tuple[str, str]:
                 break
             if not chunk.isascii():
                 start = next(i for i, b in enumerate(chunk) if b >= 0x80)
-                sample = chunk[start:] + raw.read(4096)
-                sample_eof = len(sample) < DETECT_BYTES
+                extra = raw.read(DETECT_BYTES)
+                sample = chunk[start:] + extra
+                sample_eof = len(extra) < DETECT_BYTES
                 break
     raw.seek(0)
     shown = head.decode("latin-1") if head.isascii() else None

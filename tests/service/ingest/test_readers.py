@@ -66,3 +66,11 @@ def test_region_spellings(conn: psycopg.Connection, text: str) -> None:
     assert problem is None
     assert conn.execute("SELECT code FROM regions WHERE id = %s", (region_id,)
                         ).fetchone()["code"] == "410105"
+
+
+def test_utf8_after_ascii_prefix_split_at_chunk_edge() -> None:
+    from service.ingest.readers import DETECT_BYTES
+
+    prefix = b"a" * (DETECT_BYTES * 2 - 1)  # the first non-ASCII byte ends a 1 MiB chunk
+    raw = io.BytesIO(prefix + "郑州".encode() + b"\n")
+    assert detect_encoding(raw)[0] == "utf-8"
