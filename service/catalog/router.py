@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.catalog import service as catalog
 from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
-from service.catalog.schemas import INT4_MAX, Page
+from service.catalog.schemas import INT4_MAX, ErrorOut, Page
 from service.catalog.validation_errors import ChineseValidationRoute
 from service.deps import get_conn
 
@@ -23,7 +23,9 @@ Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 
 RowId = Annotated[int, Path(ge=1, le=INT4_MAX, description="编号")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "不存在"}, 409: {"description": "冲突"}, 422: {"description": "输入有误"},
+    404: {"model": ErrorOut, "description": "不存在"},
+    409: {"model": ErrorOut, "description": "冲突（重复、仍被引用）"},
+    422: {"model": ErrorOut, "description": "输入有误（errors 列出每个字段的原因）"},
 }
 
 

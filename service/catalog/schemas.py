@@ -238,6 +238,20 @@ class AuditFilters(ListParams):
     actor_id: Id | None = None
 
 
+class Problem(BaseModel):
+    row: int | None = None
+    column: str
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a machine code, a Chinese message, and for 422 the problems per field."""
+
+    error: str = Field(examples=["invalid_input"])
+    detail: str
+    errors: list[Problem] | None = None
+
+
 T = TypeVar("T")
 
 

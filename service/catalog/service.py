@@ -82,7 +82,7 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
         if name in filters:
             filters[name] = _region(conn, filters[name], name)["path"]
     if "industry" in filters:
-        filters["industry"] = industry_patterns(filters["industry"])
+        filters["industry"] = industry_codes_under(filters["industry"])
     if params.after_id is not None and [k.name for k in sort] != ["id"]:
         raise InvalidInput("after_id 仅可与按 id 排序（sort=id 或 sort=-id）同用",
                            errors=[problem("after_id", "请改用 offset，或按 id 排序")])
@@ -95,21 +95,32 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
 
 
 @lru_cache(maxsize=1)
-def _divisions_by_section() -> dict[str, list[str]]:
-    sections: dict[str, list[str]] = {}
+def _industry_codes() -> tuple[dict[str, str], tuple[str, ...]]:
+    """Section of each division, and every code: divisions, groups, classes (the catalogue lists
+    every class but not every group, so groups are also derived from the classes)."""
+    section_of: dict[str, str] = {}
+    codes: set[str] = set()
     with INDUSTRIES_CSV.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
+            code = row["code"]
             if row["level"] == "division":
-                sections.setdefault(row["parent_code"], []).append(row["code"])
-    return sections
+                section_of[code] = row["parent_code"]
+            if code.isdigit():
+                codes.add(code)
+                if len(code) == 4:
+                    codes.add(code[:3])
+    return section_of, tuple(sorted(codes))
 
 
-def industry_patterns(code: str) -> list[str]:
-    """LIKE patterns for an industry filter: a code matches itself and its sub-codes; a section
-    letter also matches every code of its divisions."""
+@lru_cache(maxsize=512)
+def industry_codes_under(code: str) -> tuple[str, ...]:
+    """The code itself and every GB/T 4754 code below it: 39 → 39, 391, 3911 …; a section letter
+    → the letter and all codes of its divisions. Exact set, so `&&` can use the GIN index."""
+    section_of, codes = _industry_codes()
     if code.isdigit():
-        return [f"{code}%"]
-    return [code] + [f"{d}%" for d in _divisions_by_section().get(code, [])]
+        return (code, *(c for c in codes if c.startswith(code) and c != code))
+    divisions = tuple(d for d, s in section_of.items() if s == code)
+    return (code, *(c for c in codes if c[:2] in divisions))
 
 
 def get(conn: psycopg.Connection, entity: Entity, row_id: int, *, lock: bool = False) -> repo.Row:

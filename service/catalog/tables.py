@@ -76,13 +76,11 @@ def array_has(column: str) -> FilterSQL:
     return lambda v: (sql.SQL("{} @> ARRAY[%s]::text[]").format(col(column)), [v])
 
 
-def array_prefix(column: str) -> FilterSQL:
-    """Any element matches one of the LIKE patterns (the service turns an industry code into
-    patterns: 39 → 39%; section C → C and each of its divisions 13% … 43%)."""
-    return lambda patterns: (
-        sql.SQL("EXISTS (SELECT 1 FROM unnest({}) AS c WHERE c LIKE ANY(%s))").format(
-            col(column)),
-        [list(patterns)],
+def array_overlaps(column: str) -> FilterSQL:
+    """Any element is one of the given codes (`&&`: the GIN index on enterprises serves it).
+    The service expands an industry prefix into the full list of codes under it."""
+    return lambda codes: (
+        sql.SQL("{} && %s::text[]").format(col(column)), [list(codes)]
     )
 
 
@@ -183,7 +181,7 @@ PARKS = TableSpec(
     table="parks",
     select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM parks t {REGION_JOIN}"),
     filters={
-        "region": in_region(), "industry": array_prefix("leading_industries"),
+        "region": in_region(), "industry": array_overlaps("leading_industries"),
         "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name"),
@@ -224,7 +222,7 @@ PROGRAMMES = TableSpec(
     filters={
         "school_id": eq("school_id"), "major_code": starts_with("major_code"),
         "level": eq("level"), "region": via_region("school_id", "schools"),
-        "industry": array_prefix("industries"), "q": contains("name"),
+        "industry": array_overlaps("industries"), "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "major_code", "capacity", "school_id"),
     writable=("school_id", "major_code", "name", "level", "description", "industries",
@@ -241,7 +239,7 @@ ENTERPRISES = TableSpec(
         " LEFT JOIN parks p ON p.id = t.park_id"
     ),
     filters={
-        "region": in_region(), "industry": array_prefix("industry_codes"),
+        "region": in_region(), "industry": array_overlaps("industry_codes"),
         "park_id": eq("park_id"), "size": eq("size"), "status": eq("status"),
         "credit_code": eq("credit_code"), "q": contains("name"),
     },
