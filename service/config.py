@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +21,9 @@ class Settings(BaseSettings):
     pgdata_dir: Path | None = None
     index_dir: Path | None = None
 
+    # demo: `xiaoqi demo` may create the public demo accounts; production/test: it may not.
+    # Sessions and API tokens are random secrets stored hashed, so no signing key is configured.
     mode: Literal["demo", "production", "test"] = "production"
-    # Signs session cookies. Required outside demo/test mode (no secret has a default there).
-    secret_key: str | None = None
 
     encoder: str | None = None  # sentence-transformers name/path; None = offline default
     pool_min_size: int = Field(default=2, ge=1)
@@ -34,13 +34,6 @@ class Settings(BaseSettings):
     quota_industries_per_school: int = Field(default=3, ge=1)
     quota_schools_per_industry: int = Field(default=10, ge=1)
     exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
-
-    @model_validator(mode="after")
-    def _secrets_outside_demo(self) -> Settings:
-        if self.mode == "production" and self.secret_key is None:
-            # Only the web session signer needs it; the CLI works without. Checked at app start.
-            pass
-        return self
 
     @property
     def pgdata(self) -> Path:
