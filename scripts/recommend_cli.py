@@ -84,25 +84,35 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if get_settings().mode != "demo":
             console.print("[red]simulated reviews are for the demo database (XIAOQI_MODE=demo)[/]")
             raise typer.Exit(1)
+        from service.auth import repository as users
+        from service.errors import DomainError
+        from service.review import service as review
+
         rng = random.Random(seed)
-        with connect() as conn, conn.transaction():
-            reviewer = conn.execute(
-                "SELECT id FROM users WHERE role IN ('province_admin', 'reviewer') ORDER BY id"
-                " LIMIT 1").fetchone()
-            if reviewer is None:
-                console.print("[red]no reviewer account: run `xiaoqi demo` first[/]")
+        decided = 0
+        with connect() as conn:
+            admin = conn.execute("SELECT id FROM users WHERE role = 'province_admin'"
+                                 " ORDER BY id LIMIT 1").fetchone()
+            if admin is None:
+                console.print("[red]no province admin account: run `xiaoqi demo` first[/]")
                 raise typer.Exit(1)
+            actor = users.to_user(users.user_by_id(conn, admin["id"]))
             rows = conn.execute("""
                 SELECT r.id, r.features FROM recommendations r
-                WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.recommendation_id = r.id)
+                WHERE r.submitted_at IS NULL AND r.subject_id IS NOT NULL
                 ORDER BY r.id LIMIT %s""", (n,)).fetchall()
-            for r in rows:
-                conn.execute(
-                    "INSERT INTO reviews (recommendation_id, decision, reviewer_id, reason)"
-                    " VALUES (%s, %s, %s, %s)",
-                    (r["id"], simulated_decision(r["features"], rng), reviewer["id"],
-                     "simulated reviewer (sample data)"))
-        console.print(f"decided {len(rows)} recommendations with the simulated reviewer")
+            for r in rows:  # through the real workflow: submit, then decide (approve → partnership)
+                try:
+                    with conn.transaction():
+                        if review.submit(conn, actor, [r["id"]])[0]["status"] != 200:
+                            continue
+                        decision = simulated_decision(r["features"], rng)
+                        review.decide(conn, actor, r["id"], decision, "模拟审核员（样例数据）")
+                        decided += 1
+                except DomainError:
+                    continue
+            conn.commit()
+        console.print(f"decided {decided} recommendations with the simulated reviewer")
 
     from scripts.bench_serve import register_bench
 
