@@ -85,8 +85,11 @@ def _wait(base: str, proc: subprocess.Popen[bytes], timeout: float = 1800) -> No
         if proc.poll() is not None:
             raise RuntimeError("the service exited during start")
         try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+            r = httpx.get(f"{base}/health", timeout=2)
+            if r.status_code == 200 and r.json().get("engine") == "ready":
                 return
+            if r.status_code == 200 and r.json().get("engine") == "failed":
+                raise RuntimeError("the recommendation engine failed to load")
         except httpx.HTTPError:
             pass
         time.sleep(0.5)

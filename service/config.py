@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Policy quotas (seed 004): each leading industry 5–10 schools, each school 2–3 industries.
     quota_industries_per_school: int = Field(default=3, ge=1)
     quota_schools_per_industry: int = Field(default=10, ge=1)
+    # How long a recommendation request waits for an engine that is still loading, then 503.
+    engine_wait_s: float = Field(default=120.0, ge=0)
     exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
 
     @property

@@ -6,7 +6,6 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -86,17 +85,6 @@ def from_db_error(exc: psycopg.Error) -> DomainError | None:
     return None
 
 
-def _safe(value: Any) -> Any:
-    """Echoed input without what JSON cannot carry (lone surrogates from a client's JSON)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {str(_safe(k)): _safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_safe(v) for v in value]
-    return value
-
-
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -104,9 +92,10 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{**e, "input": _safe(e.get("input"))} for e in exc.errors()]
-        return JSONResponse({"error": "invalid_input", "detail": jsonable_encoder(
-            errors, custom_encoder={Exception: str})}, status_code=422)
+        from service.validation import as_invalid_input
+
+        mapped = as_invalid_input(exc)
+        return JSONResponse(mapped.body(), status_code=mapped.status_code)
 
     @app.exception_handler(psycopg.Error)
     async def _db(_: Request, exc: psycopg.Error) -> JSONResponse:

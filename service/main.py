@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 conn.execute("SELECT 1").fetchone()
         except Exception as exc:  # the database is down: say so, with 503
             return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-        return {"status": "ok", "database": "ok"}
+        from service.recommendations.router import engine_status
+
+        return {"status": "ok", "database": "ok", "engine": engine_status(request.app)}
 
     return app

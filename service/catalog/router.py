@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from service.catalog import service as catalog
 from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
 from service.catalog.schemas import INT4_MAX, ErrorOut, Page
-from service.catalog.validation_errors import ChineseValidationRoute
 from service.deps import get_conn
 
 # The transaction must commit BEFORE the response is sent (FastAPI runs a yield dependency's exit
@@ -85,7 +84,7 @@ def write_routes(router: APIRouter, entity: Entity) -> None:
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["catalogue 目录"], route_class=ChineseValidationRoute)
+    router = APIRouter(prefix="/v1", tags=["catalogue 目录"])
     read_routes(router, REGIONS)
     for entity in WRITABLE:
         read_routes(router, entity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
@@ -14,6 +16,7 @@ from service.recommendations import service
 from service.recommendations.engine import Engine
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
+log = logging.getLogger(__name__)
 
 
 class EngineUnavailable(DomainError):
@@ -22,19 +25,43 @@ class EngineUnavailable(DomainError):
 
 
 def engine_of(request: Request) -> Engine:
-    engine = getattr(request.app.state, "engine", None)
+    """The loaded engine; waits a bounded time while it is still loading, then 503."""
+    state = request.app.state
+    ready: threading.Event | None = getattr(state, "engine_ready", None)
+    if ready is not None:
+        ready.wait(timeout=state.settings.engine_wait_s)
+    engine = getattr(state, "engine", None)
     if engine is None:
-        raise EngineUnavailable("推荐引擎尚未就绪")
+        error = getattr(state, "engine_error", None)
+        raise EngineUnavailable("推荐引擎尚未就绪" + (f"：{error}" if error else "（正在加载索引）"))
     return engine
 
 
 def load_engine(app: FastAPI) -> None:
-    """Startup hook: snapshots, indexes (built or loaded by manifest), graph, ranker."""
+    """Startup hook: load snapshots, indexes (built or loaded by manifest), graph and ranker in
+    a background thread, so the catalogue and /health answer while a large index loads."""
     settings = app.state.settings
-    with app.state.pool.connection() as conn:
-        app.state.engine = Engine.load(conn, encoder_name=settings.encoder,
-                                       index_dir=settings.indexes,
-                                       ranker_dir=settings.var_dir / "ranker")
+    app.state.engine_ready = threading.Event()
+
+    def work() -> None:
+        try:
+            with app.state.pool.connection() as conn:
+                app.state.engine = Engine.load(conn, encoder_name=settings.encoder,
+                                               index_dir=settings.indexes,
+                                               ranker_dir=settings.var_dir / "ranker")
+        except Exception as exc:  # reported by engine_of and /health, not swallowed
+            log.exception("recommendation engine failed to load")
+            app.state.engine_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            app.state.engine_ready.set()
+
+    threading.Thread(target=work, name="xiaoqi-engine-load", daemon=True).start()
+
+
+def engine_status(app: FastAPI) -> str:
+    if getattr(app.state, "engine", None) is not None:
+        return "ready"
+    return "failed" if getattr(app.state, "engine_error", None) else "loading"
 
 
 @router.post("/recommendations/partner-enterprises", response_model=S.RecommendationResponse)

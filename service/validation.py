@@ -1,19 +1,16 @@
 """Request validation failures rendered like every other InvalidInput: Chinese reasons per field.
 
 FastAPI's default 422 echoes each bad input back; an input holding a lone UTF-16 surrogate then
-cannot be encoded and the client gets a 500. This route class catches the validation error first
-and answers with `InvalidInput` (no echo). It is generic: it could serve every router, or move
-into service/errors.py as an app-wide handler.
+cannot be encoded and the client gets a 500. The app-wide handler in service/errors.py answers
+with `as_invalid_input(exc)` instead: the same {error, detail, errors[row, column, reason]} shape
+as every other 422, without the echo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 
 from service.errors import InvalidInput
 
@@ -82,16 +79,3 @@ def as_invalid_input(exc: RequestValidationError) -> InvalidInput:
               for e in exc.errors()]
     summary = "；".join(f"{e['column']}：{e['reason']}" for e in errors[:5])
     return InvalidInput(f"请求有误：{summary}", errors=errors)
-
-
-class ChineseValidationRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                raise as_invalid_input(exc) from None
-
-        return route_handler
