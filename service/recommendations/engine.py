@@ -39,15 +39,20 @@ SOURCES: dict[str, tuple[Callable[[psycopg.Connection], Any], Callable[[dict[str
     "practice_base": (repo.practice_bases, profiles.practice_base_text),
 }
 # Which data versions a snapshot depends on (enterprise text includes its open needs, etc.).
+# Capacity left is not in a snapshot: it is read from the graph, which follows every
+# partnership change at once (see capacity_left).
 DEPENDS: dict[str, tuple[str, ...]] = {
     "enterprise": ("enterprise", "need", "park"),
-    "programme": ("programme", "school", "partnership"),
-    "mentor": ("mentor", "partnership", "school", "enterprise"),
-    "practice_base": ("practice_base", "partnership", "enterprise", "school"),
+    "programme": ("programme", "school"),
+    "mentor": ("mentor", "school", "enterprise"),
+    "practice_base": ("practice_base", "enterprise", "school"),
 }
-GRAPH_DEPENDS = ("partnership", "enterprise", "programme")
-
-
+# Capacity column, and which partners use it up (None = any partner).
+CAPACITY: dict[str, tuple[str, str | None]] = {
+    "programme": ("capacity", "enterprise"),
+    "mentor": ("capacity", None),
+    "practice_base": ("slots_per_term", None),
+}
 @dataclass
 class Candidates:
     snapshot: Snapshot
@@ -68,39 +73,76 @@ class Engine:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _query_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     exact: bool = False  # brute-force dense search at every size (the benchmark's baseline)
+    pool: Any = None  # a psycopg_pool.ConnectionPool: enables background refreshes
+    _background: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, conn: psycopg.Connection, *, encoder_name: str | None, index_dir: Path,
-             ranker_dir: Path, progress: bool = False, exact: bool = False) -> Engine:
+             ranker_dir: Path, progress: bool = False, exact: bool = False,
+             pool: Any = None) -> Engine:
         engine = cls(encoder=load_encoder(encoder_name), index_dir=index_dir,
-                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir), exact=exact)
+                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir), exact=exact,
+                     pool=pool)
         engine.refresh(conn, progress=progress)
         return engine
 
     # ----------------------------------------------------------------- freshness
     def refresh(self, conn: psycopg.Connection, *, progress: bool = False) -> dict[str, float]:
-        """Bring every part up to the database's data versions; returns seconds spent per part."""
+        """Bring the engine up to the database's data versions; returns seconds per part.
+
+        The partnership graph (which every guard and capacity reads) is rebuilt synchronously,
+        so a new partnership is respected by the very next request. A changed catalogue table is
+        re-snapshotted and re-indexed in the background when the engine has a pool (the old
+        snapshot serves meanwhile); without a pool (CLI, benchmarks) it happens here.
+        """
         versions = repo.data_versions(conn)
         spent: dict[str, float] = {}
-        if not self._stale(versions):
-            return spent
-        with self._lock:
-            stale, graph_stale = self._stale(versions)  # another request may have done it
-            for entity in stale:
-                t0 = time.perf_counter()
-                self._load_candidates(conn, entity, versions, progress=progress)
-                spent[entity] = time.perf_counter() - t0
-            if graph_stale:
-                t0 = time.perf_counter()
-                self._load_graph(conn, self._stamp(versions, GRAPH_DEPENDS))
-                spent["graph"] = time.perf_counter() - t0
+        stale = self._stale_entities(versions)
+        missing = [e for e in stale if e not in self.candidates]
+        later = [e for e in stale if e in self.candidates]
+        if missing or (later and self.pool is None):
+            with self._lock:
+                for entity in self._stale_entities(versions):
+                    t0 = time.perf_counter()
+                    self._load_candidates(conn, entity, versions, progress=progress)
+                    spent[entity] = time.perf_counter() - t0
+        elif later:
+            self._refresh_in_background()
+        if self._graph_stamp(versions) != self.graph_from:
+            with self._lock:
+                if self._graph_stamp(versions) != self.graph_from:
+                    t0 = time.perf_counter()
+                    self._load_graph(conn, versions)
+                    spent["graph"] = time.perf_counter() - t0
         return spent
 
-    def _stale(self, versions: dict[str, int]) -> tuple[list[str], bool] | tuple[()]:
-        stale = [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
-                 != (self.candidates[e].built_from if e in self.candidates else None)]
-        graph_stale = self._stamp(versions, GRAPH_DEPENDS) != self.graph_from
-        return (stale, graph_stale) if stale or graph_stale else ()
+    def _stale_entities(self, versions: dict[str, int]) -> list[str]:
+        return [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
+                != (self.candidates[e].built_from if e in self.candidates else None)]
+
+    def _graph_stamp(self, versions: dict[str, int]) -> tuple[int, ...]:
+        # The graph also follows the snapshots it reads groups and industries from.
+        snaps = tuple(id(self.candidates[e].snapshot) if e in self.candidates else 0
+                      for e in ("enterprise", "programme"))
+        return (versions.get("partnership", 0), versions.get("programme", 0), *snaps)
+
+    def _refresh_in_background(self) -> None:
+        if self._background is not None and self._background.is_alive():
+            return  # one rebuild at a time; it re-reads the versions when it starts
+
+        def work() -> None:
+            try:
+                assert self.pool is not None
+                with self.pool.connection() as conn:
+                    versions = repo.data_versions(conn)
+                    for entity in self._stale_entities(versions):
+                        self._load_candidates(conn, entity, versions, progress=False)
+                    conn.rollback()
+            except Exception:  # the old snapshot keeps serving; the next request retries
+                log.exception("background index refresh failed")
+
+        self._background = threading.Thread(target=work, name="xiaoqi-refresh", daemon=True)
+        self._background.start()
 
     @staticmethod
     def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
@@ -117,12 +159,14 @@ class Engine:
             **({"ann_threshold": 2**62} if self.exact else {}),
         )
         snap.texts = []  # the index keeps what it needs
+        if entity == "enterprise":
+            self.clusters = duplicate_clusters(
+                EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
+                for r in snap.rows)
         self.candidates[entity] = Candidates(snapshot=snap, index=index, built_from=stamp)
 
-    def _load_graph(self, conn: psycopg.Connection, stamp: tuple[int, ...]) -> None:
-        records = [EnterpriseRecord(r["id"], r["name"], r["credit_code"], r["city"] or "")
-                   for r in repo.enterprise_clusters_source(conn)]
-        self.clusters = duplicate_clusters(records)
+    def _load_graph(self, conn: psycopg.Connection, versions: dict[str, int]) -> None:
+        stamp = self._graph_stamp(versions)
         ent = self.candidates.get("enterprise")
         groups: dict[int, str] = {}
         industries: dict[int, list[str]] = {}
@@ -137,6 +181,14 @@ class Engine:
             version=stamp[0],
         )
         self.graph_from = stamp
+
+    def capacity_left(self, entity: str, row: dict[str, Any]) -> int | None:
+        """Capacity (or slots) minus current active partnerships, from the live graph."""
+        if entity not in CAPACITY:
+            return None
+        column, partner_type = CAPACITY[entity]
+        used = len(self.graph.neighbours((entity, int(row["id"])), partner_type))
+        return int(row.get(column) or 0) - used
 
     # ----------------------------------------------------------------- queries
     def query_vector(self, text: str) -> np.ndarray:

@@ -47,11 +47,7 @@ def enterprises(conn: psycopg.Connection) -> Iterator[Row]:
 def programmes(conn: psycopg.Connection) -> Iterator[Row]:
     return stream(conn, f"""
         SELECT pr.id, pr.name, pr.major_code, pr.level, pr.description, pr.industries,
-               pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind, {_REGION},
-               pr.capacity - (SELECT count(*) FROM partnerships pa WHERE pa.status = 'active'
-                   AND ((pa.a_type = 'programme' AND pa.a_id = pr.id AND pa.b_type = 'enterprise')
-                     OR (pa.b_type = 'programme' AND pa.b_id = pr.id AND pa.a_type = 'enterprise')))
-                   AS capacity_left
+               pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind, {_REGION}
         FROM programmes pr JOIN schools s ON s.id = pr.school_id
         {_REGION_JOIN.format(col="s.region_id")}
         ORDER BY pr.id""")
@@ -61,10 +57,7 @@ def mentors(conn: psycopg.Connection) -> Iterator[Row]:
     return stream(conn, f"""
         SELECT m.id, m.name, m.kind, m.title, m.fields, m.description, m.capacity,
                m.school_id, m.enterprise_id, coalesce(s.name, e.name) AS affiliation_name,
-               coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION},
-               m.capacity - (SELECT count(*) FROM partnerships pa WHERE pa.status = 'active'
-                   AND ((pa.a_type = 'mentor' AND pa.a_id = m.id)
-                     OR (pa.b_type = 'mentor' AND pa.b_id = m.id))) AS capacity_left
+               coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION}
         FROM mentors m LEFT JOIN schools s ON s.id = m.school_id
         LEFT JOIN enterprises e ON e.id = m.enterprise_id
         {_REGION_JOIN.format(col="coalesce(s.region_id, e.region_id)")}
@@ -75,10 +68,7 @@ def practice_bases(conn: psycopg.Connection) -> Iterator[Row]:
     return stream(conn, f"""
         SELECT b.id, b.name, b.fields, b.description, b.slots_per_term, b.host_enterprise_id,
                b.host_school_id, coalesce(e.name, s.name) AS host_name,
-               coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION},
-               b.slots_per_term - (SELECT count(*) FROM partnerships pa WHERE pa.status = 'active'
-                   AND ((pa.a_type = 'practice_base' AND pa.a_id = b.id)
-                     OR (pa.b_type = 'practice_base' AND pa.b_id = b.id))) AS capacity_left
+               coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION}
         FROM practice_bases b LEFT JOIN enterprises e ON e.id = b.host_enterprise_id
         LEFT JOIN schools s ON s.id = b.host_school_id
         {_REGION_JOIN.format(col="b.region_id")}

@@ -48,7 +48,8 @@ def load_engine(app: FastAPI) -> None:
             with app.state.pool.connection() as conn:
                 app.state.engine = Engine.load(conn, encoder_name=settings.encoder,
                                                index_dir=settings.indexes,
-                                               ranker_dir=settings.var_dir / "ranker")
+                                               ranker_dir=settings.var_dir / "ranker",
+                                               pool=app.state.pool)
         except Exception as exc:  # reported by engine_of and /health, not swallowed
             log.exception("recommendation engine failed to load")
             app.state.engine_error = f"{type(exc).__name__}: {exc}"

@@ -147,7 +147,7 @@ def pair_guards(engine: Engine, entity: str, pending: set[tuple[G.Node, G.Node]]
         return G.guard_pending(pending, g, g.node(*s.node), node(row))
 
     def capacity(s: Subject, row: dict[str, Any]) -> str | None:
-        return G.guard_capacity(row.get("capacity_left"))
+        return G.guard_capacity(engine.capacity_left(entity, row))
 
     guards: list[Guard] = [already, pend]
     if entity == "enterprise":
@@ -182,7 +182,7 @@ def quota_guard(engine: Engine, settings: Settings, school_of: Any) -> Guard:
 
 
 # --------------------------------------------------------------------------- output
-def _candidate_view(entity: str, row: dict[str, Any]) -> dict[str, Any]:
+def _candidate_view(engine: Engine, entity: str, row: dict[str, Any]) -> dict[str, Any]:
     keys = {
         "enterprise": ("id", "name", "credit_code", "industry_codes", "size", "park_id",
                        "park_name", "group_name", "region_code", "region_name", "city_name"),
@@ -195,7 +195,10 @@ def _candidate_view(entity: str, row: dict[str, Any]) -> dict[str, Any]:
                           "host_enterprise_id", "host_school_id", "host_name", "region_code",
                           "region_name", "city_name"),
     }[entity]
-    return {"type": entity, **{k: row.get(k) for k in keys}}
+    view = {"type": entity, **{k: row.get(k) for k in keys}}
+    if "capacity_left" in keys:
+        view["capacity_left"] = engine.capacity_left(entity, row)
+    return view
 
 
 def _store_and_render(
@@ -231,7 +234,7 @@ def _store_and_render(
         results.append(S.SubjectResult(
             subject=subject.label,
             items=[S.Item(rank=i + 1, recommendation_id=rid,
-                          candidate=_candidate_view(entity, it.row), score=it.score,
+                          candidate=_candidate_view(engine, entity, it.row), score=it.score,
                           features=it.features, reasons=[S.Reason(**r) for r in it.reasons])
                    for i, (it, rid) in enumerate(zip(items, rec_ids, strict=True))],
             excluded=excluded, notice=(notices or {}).get(n)))
@@ -292,7 +295,7 @@ def partner_enterprises(conn: psycopg.Connection, engine: Engine, settings: Sett
 def _programme_capacity_left(engine: Engine, programme_id: int) -> int | None:
     snap = engine.candidates["programme"].snapshot
     pos = snap.pos.get(programme_id)
-    return None if pos is None else snap.rows[pos].get("capacity_left")
+    return None if pos is None else engine.capacity_left("programme", snap.rows[pos])
 
 
 def programmes(conn: psycopg.Connection, engine: Engine, settings: Settings,
@@ -314,7 +317,7 @@ def programmes(conn: psycopg.Connection, engine: Engine, settings: Settings,
             ("programme", int(row["id"])), s.industries)))
     timer.lap("filters")
     items, excluded = rank(engine, "programme", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: r.get("capacity_left"))
+                           capacity_of=lambda r: engine.capacity_left("programme", r))
     return _store_and_render(conn, engine, kind="programmes", entity="programme", actor=actor,
                              request=req.model_dump(mode="json"),
                              per_subject=[(subject, items[: req.k], excluded)], region=region,
@@ -340,7 +343,7 @@ def mentors(conn: psycopg.Connection, engine: Engine, settings: Settings,
     guards = pair_guards(engine, "mentor", _pending(conn, engine))
     timer.lap("filters")
     items, excluded = rank(engine, "mentor", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: r.get("capacity_left"))
+                           capacity_of=lambda r: engine.capacity_left("mentor", r))
     return _store_and_render(conn, engine, kind="mentors", entity="mentor", actor=actor,
                              request=req.model_dump(mode="json"),
                              per_subject=[(subject, items[: req.k], excluded)], region=region,
@@ -361,10 +364,10 @@ def practice_bases(conn: psycopg.Connection, engine: Engine, settings: Settings,
     guards = pair_guards(engine, "practice_base", _pending(conn, engine))
     min_slots = req.min_slots
     guards.append(lambda s, row: G.NO_CAPACITY
-                  if (row.get("capacity_left") or 0) < min_slots else None)
+                  if (engine.capacity_left("practice_base", row) or 0) < min_slots else None)
     timer.lap("filters")
     items, excluded = rank(engine, "practice_base", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: r.get("capacity_left"))
+                           capacity_of=lambda r: engine.capacity_left("practice_base", r))
     return _store_and_render(conn, engine, kind="practice_bases", entity="practice_base",
                              actor=actor, request=req.model_dump(mode="json"),
                              per_subject=[(subject, items[: req.k], excluded)], region=region,
