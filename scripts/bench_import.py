@@ -119,7 +119,7 @@ def run(n: int, *, seed: int = 7, baseline: bool = True,
     from service.ingest.service import import_file
     from service.reference import setup_database
 
-    root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="xiaoqi-ingest-bench-"))
     os.chmod(root, 0o755)  # the embedded server may run as another user
     pgdata = root / "pgdata"
     result: dict[str, Any] = {"enterprises": n, "phases": {}}
