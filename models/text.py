@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -211,7 +212,7 @@ def _stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     import snowballstemmer
 
     return snowballstemmer.stemmer("english")
@@ -240,9 +241,14 @@ def tokenize(text: str, *, normalized: bool = False) -> list[str]:
     name and its in-dictionary parts (``计算机``, ``网络``, ``技术`` …). English: lower-cased,
     stop words dropped, Snowball-stemmed (``Programs`` → ``program``). Punctuation is dropped.
     """
+    return list(_tokenize_normalized(text if normalized else normalize(text)))
+
+
+@lru_cache(maxsize=8192)
+def _tokenize_normalized(s: str) -> tuple[str, ...]:
+    # memoised: the same profile or query text is often tokenised twice (index + baseline)
     _init_jieba()
-    s = text if normalized else normalize(text)
-    return _clean_tokens(jieba.cut_for_search(s, HMM=True))
+    return tuple(_clean_tokens(jieba.cut_for_search(s, HMM=True)))
 
 
 def tokenize_many(texts: Iterable[str], *, normalized: bool = False) -> list[list[str]]:

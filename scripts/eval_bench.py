@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class Outcome:
     runs: dict[str, Run] = field(default_factory=dict)
 
 
-def _runs_from_ranked(bench: Bench, ranked: Sequence[Sequence[int]]) -> Run:
+def _runs_from_ranked(bench: Bench, ranked: Any) -> Run:
     return {
         q: [bench.doc_ids[j] for j in r if j >= 0]
         for q, r in zip(bench.query_ids, ranked, strict=True)
@@ -97,7 +98,7 @@ def run_tfidf(bench: Bench) -> Run:
 
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
     docs = vec.fit_transform(bench.doc_texts)
-    ranked = []
+    ranked: list[Any] = []
     for s in range(0, len(bench.query_texts), 256):
         sims = (vec.transform(bench.query_texts[s : s + 256]) @ docs.T).toarray()
         ranked.extend(np.argsort(-sims, axis=1, kind="stable")[:, :TOP_K])
@@ -139,7 +140,7 @@ def run_dense(bench: Bench, prep: Prepared) -> Run:
 
 
 def run_xiaoqi(bench: Bench, prep: Prepared) -> Run:
-    ranked = []
+    ranked: list[list[int]] = []
     for q, qv in zip(bench.query_texts, prep.query_vecs, strict=True):
         cands = prep.index.search_hybrid(q, k=TOP_K, query_vec=qv, explain=False)
         ranked.append([c.id for c in cands])
@@ -217,9 +218,9 @@ def ndcg_per_query(p: Pools, w: FusionWeights) -> dict[str, float]:
 
 
 def grid() -> list[FusionWeights]:
-    ws = [round(x, 2) for x in np.arange(0.2, 0.85, 0.05)]
-    out = [FusionWeights(dense=w, keyword=round(1 - w, 2), method="zscore") for w in ws]
-    out += [FusionWeights(dense=w, keyword=round(1 - w, 2), method="rrf") for w in ws]
+    ws = [round(float(x), 2) for x in np.arange(0.2, 0.85, 0.05)]
+    out = [FusionWeights(dense=w, keyword=round(1.0 - w, 2), method="zscore") for w in ws]
+    out += [FusionWeights(dense=w, keyword=round(1.0 - w, 2), method="rrf") for w in ws]
     return out
 
 
@@ -249,7 +250,14 @@ def learn(
 
     def objective(key: str, keep: Callable[[str, str], bool]) -> float:
         # benches weigh equally, whatever their query counts
-        return float(np.mean([mean_ndcg(b, key, lambda q, b=b: keep(b, q)) for b in per_bench]))
+        means = []
+        for b in per_bench:
+
+            def keep_b(q: str, b: str = b) -> bool:
+                return keep(b, q)
+
+            means.append(mean_ndcg(b, key, keep_b))
+        return float(np.mean(means))
 
     held: dict[str, list[float]] = {b: [] for b in per_bench}
     chosen = []
@@ -261,7 +269,11 @@ def learn(
         best = max(candidates, key=lambda w: objective(repr(w), train))
         chosen.append(best)
         for b in per_bench:
-            held[b].append(mean_ndcg(b, repr(best), lambda q, b=b, f=f: bool(fold_of[b][q] == f)))
+
+            def test(q: str, b: str = b, f: int = f) -> bool:
+                return bool(fold_of[b][q] == f)
+
+            held[b].append(mean_ndcg(b, repr(best), test))
     best = max(candidates, key=lambda w: objective(repr(w), lambda b, q: True))
     best = replace(best, pool_k=base.pool_k)
     return {

@@ -36,7 +36,11 @@ def test_build_search_and_manifest(enc, tmp_path: Path) -> None:  # type: ignore
     idx = _build(enc, tmp_path)
     m = idx.manifest
     assert (m.entity_type, m.encoder_id, m.dim, m.count, m.data_version) == (
-        "programme", "hash-128", 128, 5, "v1",
+        "programme",
+        "hash-128",
+        128,
+        5,
+        "v1",
     )
     assert m.dense_kind == "flat" and m.created_at
     ids, scores = idx.search("数控机床编程", k=3)

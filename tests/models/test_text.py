@@ -7,7 +7,10 @@ def test_spaces_between_cjk_removed() -> None:
 
 
 def test_spaces_between_latin_words_kept() -> None:
-    assert normalize("Agricultural  Business and\tManagement") == "Agricultural Business and Management"
+    assert (
+        normalize("Agricultural  Business and\tManagement")
+        == "Agricultural Business and Management"
+    )
     assert normalize("使用 Python 开发") == "使用 Python 开发"
 
 
