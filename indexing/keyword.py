@@ -18,7 +18,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-K1 = 1.2
+K1 = 1.5
 B = 0.75
 
 

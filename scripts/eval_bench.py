@@ -84,7 +84,7 @@ def _runs_from_ranked(bench: Bench, ranked: Any) -> Run:
 def run_bm25(bench: Bench) -> Run:
     import bm25s
 
-    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    retriever = bm25s.BM25()  # bm25s defaults (Lucene, k1=1.5, b=0.75)
     retriever.index([tokenize(t) for t in bench.doc_texts], show_progress=False)
     ranked = []
     for q in bench.query_texts:

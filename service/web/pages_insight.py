@@ -21,9 +21,14 @@ NETWORK_TYPES = {t: PARTY_LABELS[t] for t in repo.PARTY_TYPES}
 
 
 def _engine(request: Request, conn: Any) -> Any:
-    engine = getattr(request.app.state, "engine", None)
-    if engine is not None:
-        engine.refresh(conn)  # picks up partnerships approved since the last request
+    """The loaded engine with its partnership graph up to date, or None if it is unavailable."""
+    from service.recommendations.router import engine_of
+
+    try:
+        engine = engine_of(request)
+    except DomainError:
+        return None
+    engine.refresh(conn)  # picks up partnerships approved since the last request
     return engine
 
 

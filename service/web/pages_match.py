@@ -23,10 +23,10 @@ SUBJECT_TYPES = {"school": "学校", "programme": "专业", "park": "产业园�
 
 
 def _engine(request: Request) -> Any:
-    engine = getattr(request.app.state, "engine", None)
-    if engine is None:
-        raise DomainError("推荐引擎尚未就绪，请稍后再试")
-    return engine
+    """The recommendation engine (waits a bounded time while it loads; else a clear error)."""
+    from service.recommendations.router import engine_of
+
+    return engine_of(request)
 
 
 def _problem(exc: Exception) -> str:
@@ -114,14 +114,14 @@ def _match_need(request: Request, conn: TxConn, user: User, text: str, need_id: 
     """Programmes, mentors and practice bases for the need (stored or free text)."""
     engine, settings = _engine(request), request.app.state.settings
     source: dict[str, Any] = {"need_id": need_id} if need_id else {"text": text}
-    programmes = recs.programmes(conn, engine, settings, S.ProgrammesRequest(**source, k=8), user)
-    mentors = recs.mentors(conn, engine, settings, S.MentorsRequest(**source, k=6), user)
+    programmes = recs.programmes(conn, engine, settings, S.ProgrammesRequest(**source, k=6), user)
+    mentors = recs.mentors(conn, engine, settings, S.MentorsRequest(**source, k=5), user)
     # Practice bases are matched to programmes by the API; for a need we search them by text.
     query = text
     if need_id:
         row = repo.need(conn, need_id)
         query = f"{row['title']} {row['description']}" if row else text
-    bases = recs.search(conn, engine, query[:500] or "实践基地", ["practice_base"], 6)
+    bases = recs.search(conn, engine, query[:500] or "实践基地", ["practice_base"], 5)
     return {"programmes": programmes.model_dump()["results"][0],
             "mentors": mentors.model_dump()["results"][0],
             "bases": [b.model_dump() for b in bases]}

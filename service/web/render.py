@@ -40,6 +40,8 @@ MENTOR_KINDS = {"academic": "学术导师", "research": "科研导师", "industr
 NEED_KINDS = {"talent": "人才", "technology": "技术", "training": "培训",
               "practice_base": "实践基地", "mentor": "导师"}
 
+EXCLUDED_TEXT = {**GUARD_TEXT, "near_duplicate_collapsed": "近似重复的企业记录已合并"}
+
 # Who sees which page (the API enforces the same or stricter rules underneath).
 BUREAU_ROLES = ("province_admin", "bureau", "reviewer", "school")
 REVIEW_ROLES = ("province_admin", "reviewer", "bureau")
@@ -78,14 +80,16 @@ def user_of(request: Request) -> User | None:
     return current_user(request)
 
 
-def nav_for(user: User | None) -> list[tuple[str, str]]:
+def nav_for(user: User | None, current: str) -> list[tuple[str, str, bool]]:
+    """(path, label, active) of the pages this user may open."""
     out = []
     for path, label, roles, login in NAV:
         if login and user is None:
             continue
         if roles is not None and (user is None or user.role not in roles):
             continue
-        out.append((path, label))
+        active = current == path or (path != "/" and current.startswith(path + "/"))
+        out.append((path, label, active))
     return out
 
 
@@ -93,10 +97,11 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     user = user_of(request)
     base = {
         "user": user, "role_name": ROLE_NAMES.get(user.role, "") if user else "",
-        "nav": nav_for(user), "path": request.url.path, "party_labels": PARTY_LABELS,
+        "nav": nav_for(user, request.url.path), "path": request.url.path,
+        "party_labels": PARTY_LABELS,
         "feature_labels": FEATURE_LABELS, "key_features": KEY_FEATURES,
         "decision_names": DECISION_NAMES, "state_names": STATE_NAMES,
-        "industry_label": industry_label, "guard_text": GUARD_TEXT,
+        "industry_label": industry_label, "guard_text": EXCLUDED_TEXT,
         "mentor_kinds": MENTOR_KINDS, "need_kinds": NEED_KINDS,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

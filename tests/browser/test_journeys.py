@@ -169,7 +169,8 @@ def test_bulk_return(open_as: Any, site: Site) -> None:
 def test_enterprise_need(open_as: Any, site: Site) -> None:
     page = open_as("ent_e8")
     page.goto(site.base + "/enterprise")
-    page.fill("textarea[name=text]", "我们需要数控机床维修与数控编程方向的技术人才，希望共建实训基地")
+    page.fill("textarea[name=text]",
+              "我们需要数控机床维修与数控编程方向的技术人才，希望共建实训基地")
     page.click("#match")
     page.wait_for_selector("#programmes")
     for section in ("#programmes", "#mentors", "#bases"):
