@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,8 +60,17 @@ def conn(pg_url: str) -> Iterator[psycopg.Connection]:
 
 
 def truncate_all(url: str) -> None:
-    with psycopg.connect(url) as c:
-        c.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    # A server from an earlier test module may still be re-indexing in a background thread; its
+    # reads can deadlock with TRUNCATE's exclusive locks. PostgreSQL aborts one side: retry ours.
+    for attempt in range(5):
+        try:
+            with psycopg.connect(url) as c:
+                c.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+            return
+        except psycopg.errors.DeadlockDetected:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def test_bureau_to_review_to_partnership(open_as: Any, site: Site) -> None:
     item = reviewer.locator(f"#item-{rec_e6}")
     assert item.count() == 1 and reviewer.locator(f"#item-{rec_e8}").count() == 1
     assert item.locator(".chip").count() >= 1
-    assert item.locator("table.features tr").count() >= 5
+    assert item.locator(".fgrid .fitem").count() >= 5
     # Evidence lists both parties' partners: (enterprise E6: none), (school S1: E1).
     partners = item.locator("ul.partners").all_inner_texts()
     assert len(partners) == 2 and "河南宇航数控机床有限公司" in partners[1]
