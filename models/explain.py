@@ -20,6 +20,23 @@ GUARD_TEXT: dict[str, str] = {
 GUARDS_CHECKED = "未与对方结对；无重复记录或同集团企业已结对；未在审核中；容量与配额未超限"
 
 
+# Words that match almost every profile in Henan and explain nothing on their own: place names
+# (distance has its own reason) and profile boilerplate.
+_UNINFORMATIVE = frozenset(
+    "河南 河南省 郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作 濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 "
+    "驻马店 济源 位于 现有 企业 公司 有限 有限公司 学校 学院 专业 需要 需求 相关 主要 我们 面向 方向".split()
+)
+
+
+def display_terms(terms: Sequence[str], limit: int = 8) -> list[str]:
+    """Matched terms worth showing: in the given order (most specific first), without place names
+    and boilerplate, and without fragments of a longer matched term (jieba's search mode also
+    emits 算机 inside 计算机)."""
+    kept = [t for t in dict.fromkeys(terms) if t not in _UNINFORMATIVE and len(t) > 1]
+    out = [t for t in kept if not any(t != o and t in o for o in kept)]
+    return out[:limit]
+
+
 def reason(code: str, text: str, **data: Any) -> dict[str, Any]:
     return {"code": code, "text": text, **data}
 
@@ -41,8 +58,8 @@ def explain(
     if dense > 0:
         out.append(reason("semantic_match", f"需求与画像语义相近（相似度 {dense:.2f}）",
                           similarity=round(dense, 4)))
-    if matched_terms:
-        terms = list(matched_terms)[:8]
+    terms = display_terms(matched_terms)
+    if terms:
         out.append(reason("matched_terms", "共同关键词：" + "、".join(terms), terms=terms))
     if shared_industries:
         names = [f"{code} {name}".strip() for code, name in shared_industries]

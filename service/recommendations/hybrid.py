@@ -135,7 +135,8 @@ class HybridIndex:
         s = self.bm25.scores
         wanted = np.array(positions)
         out: dict[int, list[str]] = {}
-        for t in token_ids:
+        # rarest first: the terms that discriminate this candidate lead its explanation
+        for t in sorted(set(token_ids), key=lambda t: s["indptr"][t + 1] - s["indptr"][t]):
             docs = s["indices"][s["indptr"][t]:s["indptr"][t + 1]]
             for p in wanted[np.isin(wanted, docs)].tolist():
                 out.setdefault(p, []).append(inv[t])

@@ -9,6 +9,7 @@ import psycopg
 
 from models import graph as G
 from models.diversity import cap_exposure
+from models.explain import display_terms
 from models.profiles import need_text, park_query_text, programme_text, school_query_text
 from models.text import tokenize
 from service.config import Settings
@@ -386,7 +387,7 @@ def search(conn: psycopg.Connection, engine: Engine, q: str, types: list[str], k
             row = cands.snapshot.rows[h.position]
             hits.append(S.SearchHit(
                 type=entity, id=int(row["id"]), name=str(row.get("name")), score=round(h.fused, 6),
-                snippet=str(row.get("description") or "")[:120], matched_terms=h.matched_terms[:8]))
+                snippet=str(row.get("description") or "")[:120], matched_terms=display_terms(h.matched_terms)))
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
 
