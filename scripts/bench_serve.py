@@ -33,6 +33,14 @@ console = Console(stderr=True)
 ENDPOINTS = ("partner-enterprises", "programmes", "mentors", "practice-bases")
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _pct(xs: list[float], p: float) -> float:
     return round(float(np.percentile(xs, p)), 2) if xs else float("nan")
 
@@ -155,7 +163,6 @@ def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, 
     from service.embedded_pg import ensure_server, stop_server
     from service.reference import setup_database
     from service.sample.load import load_dir
-    from tests.fixtures.server import free_port
 
     root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-serve-"))
     os.chmod(root, 0o755)

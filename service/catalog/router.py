@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from service.auth.deps import require_roles
 from service.catalog import service as catalog
 from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
 from service.catalog.schemas import INT4_MAX, ErrorOut, Page
@@ -20,8 +21,15 @@ from service.deps import get_conn
 # write, and a failed commit would follow a 201. Back to service.deps.Conn once that does this.
 Conn = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 
+# Reading the published catalogue is open; writing it needs an account of a role that owns data
+# (issue: "writes and decisions need an account"). The audit log is for the people who review.
+WRITER_ROLES = ("province_admin", "bureau")
+AUDIT_READERS = ("province_admin", "reviewer", "bureau")
+
 RowId = Annotated[int, Path(ge=1, le=INT4_MAX, description="编号")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "未登录（写操作需要账号）"},
+    403: {"model": ErrorOut, "description": "角色无权执行此操作"},
     404: {"model": ErrorOut, "description": "不存在"},
     409: {"model": ErrorOut, "description": "冲突（重复、仍被引用）"},
     422: {"model": ErrorOut, "description": "输入有误（errors 列出每个字段的原因）"},
@@ -32,13 +40,15 @@ def _shown(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     return catalog.present(row, contacts=catalog.can_see_contacts(request))
 
 
-def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True) -> None:
+def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True,
+                roles: tuple[str, ...] | None = None) -> None:
     filters, out = entity.filters, entity.out
+    guard = [Depends(require_roles(*roles))] if roles else None
 
     # exclude_unset: hidden contact fields are left out of the answer, not sent as null.
     @router.get(f"/{entity.path}", response_model=Page[out],  # type: ignore[valid-type]
                 response_model_exclude_unset=True, name=f"list_{entity.entity_type}",
-                summary=f"{entity.label}列表", responses=RESPONSES)
+                summary=f"{entity.label}列表", responses=RESPONSES, dependencies=guard)
     def list_rows(request: Request, conn: Conn, params: Annotated[filters, Query()]) -> Any:  # type: ignore[valid-type]
         page = catalog.list_page(conn, entity, params)
         page["items"] = [_shown(request, r) for r in page["items"]]
@@ -57,24 +67,26 @@ def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True) -> 
 def write_routes(router: APIRouter, entity: Entity) -> None:
     create, update, out = entity.create, entity.update, entity.out
     assert create is not None and update is not None
+    writer = [Depends(require_roles(*WRITER_ROLES))]
 
     @router.post(f"/{entity.path}", response_model=out, status_code=201,
                  response_model_exclude_unset=True, name=f"create_{entity.entity_type}",
-                 summary=f"新建{entity.label}", responses=RESPONSES)
+                 summary=f"新建{entity.label}", responses=RESPONSES, dependencies=writer)
     def create_row(request: Request, conn: Conn, body: create) -> Any:  # type: ignore[valid-type]
         row = catalog.create(conn, entity, body, actor=catalog.actor_id(request))
         return _shown(request, row)
 
     @router.patch(f"/{entity.path}/{{row_id}}", response_model=out,
                   response_model_exclude_unset=True, name=f"update_{entity.entity_type}",
-                  summary=f"修改{entity.label}（只改给出的字段）", responses=RESPONSES)
+                  summary=f"修改{entity.label}（只改给出的字段）", responses=RESPONSES,
+                  dependencies=writer)
     def update_row(request: Request, conn: Conn, row_id: RowId, body: update) -> Any:  # type: ignore[valid-type]
         row = catalog.update(conn, entity, row_id, body, actor=catalog.actor_id(request))
         return _shown(request, row)
 
     @router.delete(f"/{entity.path}/{{row_id}}", status_code=204,
                    name=f"delete_{entity.entity_type}", summary=f"删除{entity.label}",
-                   responses=RESPONSES)
+                   responses=RESPONSES, dependencies=writer)
     def delete_row(
         request: Request, conn: Conn, row_id: RowId,
         force: Annotated[bool, Query(description="一并删除（或解除）其下属记录")] = False,
@@ -89,8 +101,7 @@ def build_router() -> APIRouter:
     for entity in WRITABLE:
         read_routes(router, entity)
         write_routes(router, entity)
-    # Open for now; auth will restrict it to administrators.
-    read_routes(router, AUDIT_LOG, with_get=False)
+    read_routes(router, AUDIT_LOG, with_get=False, roles=AUDIT_READERS)
     return router
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from service.auth.deps import require_roles
 from service.deps import Conn
 from service.errors import InvalidInput, PayloadTooLarge
 from service.ingest.schemas import ImportReport
@@ -88,8 +89,11 @@ _MULTIPART = {
     "/{kind}",
     response_model=ImportReport,
     summary="导入学校、专业、企业、需求、导师、实践基地、园区、结对关系或结对包联汇总表",
-    responses={413: {"description": "文件过大"}, 422: {"description": "文件有错误，未写入"}},
+    responses={401: {"description": "未登录"}, 403: {"description": "角色无权导入"},
+               413: {"description": "文件过大"}, 422: {"description": "文件有错误，未写入"}},
     openapi_extra=_MULTIPART,
+    # the role check runs before the upload is read
+    dependencies=[Depends(require_roles("province_admin", "bureau"))],
 )
 def import_upload(
     kind: ImportKind,

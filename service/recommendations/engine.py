@@ -25,7 +25,7 @@ from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from service.recommendations import repository as repo
-from service.recommendations.hybrid import HybridIndex, open_hybrid_index
+from indexing.hybrid import HybridIndex, open_hybrid_index
 from service.recommendations.snapshot import Snapshot
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from service.config import Settings
 from service.main import create_app
@@ -30,7 +32,34 @@ def api_base(pg_url: str) -> Iterator[str]:
         yield base
 
 
+def admin_token(url: str, username: str = "test_admin") -> str:
+    """A province admin with an API token, made directly in the database (writes need one)."""
+    from service.auth import service as auth
+    from service.auth.schemas import User
+
+    with psycopg.connect(url, row_factory=dict_row) as c:
+        c.execute("INSERT INTO users (username, password_hash, role) VALUES (%s, '!', "
+                  "'province_admin') ON CONFLICT (username) DO NOTHING", (username,))
+        user = c.execute("SELECT * FROM users WHERE username = %s", (username,)).fetchone()
+        admin = User(id=user["id"], username=username, display_name="", role="province_admin",
+                     region_id=None, region_code=None, region_name=None, region_path=None,
+                     school_id=None, enterprise_id=None)
+        token = auth.create_token(c, admin, "tests")["token"]
+        # the token's own audit entry would disturb tests that count the audit log
+        c.execute("TRUNCATE audit_log")
+    return str(token)
+
+
 @pytest.fixture
-def api(api_base: str) -> Iterator[httpx.Client]:
+def api(api_base: str, clean_db: str) -> Iterator[httpx.Client]:
+    """A client signed in as a province admin (catalogue writes need an account)."""
+    with client(api_base) as c:
+        c.headers["Authorization"] = f"Bearer {admin_token(clean_db)}"
+        yield c
+
+
+@pytest.fixture
+def anon(api_base: str) -> Iterator[httpx.Client]:
+    """An anonymous client."""
     with client(api_base) as c:
         yield c

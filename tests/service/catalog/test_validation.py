@@ -123,14 +123,15 @@ def test_partnership_rules(api: httpx.Client, s_e: Any) -> None:
                       json={"a": {"type": "school", "id": s["id"]}}), 422)
 
 
-def test_concurrent_duplicates_make_one_partnership(api_base: str, s_e: Any) -> None:
+def test_concurrent_duplicates_make_one_partnership(api: httpx.Client, api_base: str,
+                                                    s_e: Any) -> None:
     """Ten clients race to pair the same two parties: one 201, nine clear 409s, one row."""
     s, e = s_e
     body = {"a": {"type": "school", "id": s["id"]}, "b": {"type": "enterprise", "id": e["id"]}}
     barrier = threading.Barrier(10)
 
     def attempt(_: int) -> httpx.Response:
-        with httpx.Client(base_url=api_base, timeout=60) as c:
+        with httpx.Client(base_url=api_base, timeout=60, headers=api.headers) as c:
             barrier.wait()
             return c.post("/v1/partnerships", json=body)
 

@@ -13,20 +13,29 @@ from psycopg.rows import dict_row
 from service.config import Settings
 from service.main import create_app
 from tests.fixtures.server import client, running_server
+from tests.service.conftest import admin_token
 from tests.service.ingest.conftest import credit_codes
 
 HEADER = "企业名称,统一社会信用代码,所在地区\n"
 
 
 @pytest.fixture(scope="module")
-def api(pg_url: str) -> Iterator[httpx.Client]:
+def ingest_base(pg_url: str) -> Iterator[str]:
     os.environ["XIAOQI_IMPORT_MAX_BYTES"] = str(256 * 1024)
     app = create_app(Settings(database_url=pg_url, mode="test"))
     try:
-        with running_server(app) as base, client(base) as c:
-            yield c
+        with running_server(app) as base:
+            yield base
     finally:
         os.environ.pop("XIAOQI_IMPORT_MAX_BYTES", None)
+
+
+@pytest.fixture
+def api(ingest_base: str, clean_db: str) -> Iterator[httpx.Client]:
+    """Imports need a province admin or bureau account."""
+    with client(ingest_base) as c:
+        c.headers["Authorization"] = f"Bearer {admin_token(clean_db, 'ingest_admin')}"
+        yield c
 
 
 def _post(api: httpx.Client, name: str, body: bytes, kind: str = "enterprises",

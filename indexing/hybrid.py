@@ -1,4 +1,5 @@
-"""Online hybrid retrieval over one candidate type: dense (FAISS) + BM25, fused by RRF.
+"""Online hybrid retrieval over one candidate type: dense (FAISS) + BM25, fused with the same
+learned weights as ``xiaoqi eval`` (``models.retrieval``, data/retrieval/fusion.json).
 
 Search honours a boolean mask over the snapshot (region scope, filters): small masked subsets
 are scored exactly from the stored vectors; large ones go through the ANN index and are
@@ -20,9 +21,9 @@ import faiss
 import numpy as np
 
 from models.encoder import Encoder
+from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
 from models.text import tokenize
 
-RRF_K = 60
 EXACT_SUBSET = 20_000  # masked subsets up to this size are scored exactly
 ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below it exact
 
@@ -48,6 +49,7 @@ class HybridIndex:
         self.bm25 = bm25
         self.manifest = manifest
         self.dense = self._dense_index(vectors, ann_threshold)
+        self.fusion: FusionWeights = load_fusion_weights()
 
     @staticmethod
     def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
@@ -92,12 +94,12 @@ class HybridIndex:
         return pos[keep][:k], scores[keep][:k]
 
     def _keyword(self, tokens: list[str], mask: np.ndarray | None, k: int
-                 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+                 ) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray | None]:
         vocab = self.bm25.vocab_dict
         token_ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
         n = len(self.ids)
         if not token_ids or n == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), token_ids
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), token_ids, None
         s = self.bm25.scores
         scores = np.zeros(n, dtype=np.float32)
         for t in token_ids:
@@ -107,26 +109,32 @@ class HybridIndex:
             scores[~mask] = 0.0
         top = _top(scores, k)
         top = top[scores[top] > 0]
-        return top, scores[top], token_ids
+        return top, scores[top], token_ids, scores
 
     def search(self, qvec: np.ndarray, qtokens: list[str], *, mask: np.ndarray | None, k: int
                ) -> list[Hit]:
+        """Top-``k`` of the pool (dense top-k ∪ BM25 top-k), each pooled candidate scored by both
+        channels and fused; ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
         dpos, dscore = self._dense(qvec, mask, k)
-        kpos, kscore, token_ids = self._keyword(qtokens, mask, k)
-        fused: dict[int, float] = {}
+        kpos, _, token_ids, bm25_all = self._keyword(qtokens, mask, k)
+        pool = list(dict.fromkeys(dpos.tolist() + kpos.tolist()))
+        if not pool:
+            return []
         dense_of = dict(zip(dpos.tolist(), dscore.tolist(), strict=True))
-        bm25_of = dict(zip(kpos.tolist(), kscore.tolist(), strict=True))
-        for ranked in (dpos.tolist(), kpos.tolist()):
-            for r, p in enumerate(ranked):
-                fused[p] = fused.get(p, 0.0) + 1.0 / (RRF_K + r + 1)
-        order = sorted(fused, key=lambda p: -fused[p])[:k]
-        missing = [p for p in order if p not in dense_of]
-        if missing:  # keyword-only hits still get their true cosine as a feature
+        missing = [p for p in pool if p not in dense_of]
+        if missing:  # keyword-only hits still get their true cosine
             sims = self.vectors[missing] @ qvec
             dense_of.update(zip(missing, sims.tolist(), strict=True))
-        terms = self._matched_terms(order, token_ids)
-        return [Hit(p, dense_of[p], bm25_of.get(p, 0.0), fused[p], terms.get(p, []))
-                for p in order]
+        d = np.array([dense_of[p] for p in pool], dtype=np.float64)
+        b = bm25_all[pool].astype(np.float64) if bm25_all is not None else np.zeros(len(pool))
+        fused = fuse_scores(d, b, self.fusion)
+        lo, hi = float(fused.min()), float(fused.max())
+        scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
+        order = np.argsort(-fused, kind="stable")[:k].tolist()
+        positions = [pool[j] for j in order]
+        terms = self._matched_terms(positions, token_ids)
+        return [Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), terms.get(pool[j], []))
+                for j in order]
 
     def _matched_terms(self, positions: list[int], token_ids: list[int]) -> dict[int, list[str]]:
         if not positions or not token_ids:
@@ -187,6 +195,7 @@ def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: l
         "data_version": data_version, "created_at": datetime.now(UTC).isoformat(),
         "reencoded": int(len(missing)),
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
+        "fusion": load_fusion_weights().__dict__,
     }
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     return HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
