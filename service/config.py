@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # How long a recommendation request waits for an engine that is still loading, then 503.
     engine_wait_s: float = Field(default=120.0, ge=0)
     exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
+    import_max_bytes: int = Field(default=200 << 20, ge=1)  # upload limit of POST /v1/imports
 
     @property
     def pgdata(self) -> Path:

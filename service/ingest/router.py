@@ -7,7 +7,6 @@ was written; 413 when the upload exceeds the size limit (XIAOQI_IMPORT_MAX_BYTES
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Annotated, Any
@@ -40,9 +39,9 @@ class ImportRejected(InvalidInput):
         return {"error": self.code, "detail": self.detail, **self.report.model_dump(mode="json")}
 
 
-def max_upload_bytes() -> int:
-    value = os.environ.get("XIAOQI_IMPORT_MAX_BYTES", "")
-    return int(value) if value.isdigit() else DEFAULT_MAX_UPLOAD
+def max_upload_bytes(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    return int(getattr(settings, "import_max_bytes", DEFAULT_MAX_UPLOAD))
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -50,7 +49,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 async def uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
-    limit = max_upload_bytes()
+    limit = max_upload_bytes(request)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _too_large(limit)

@@ -116,8 +116,8 @@ def import_upload(
         context["error"] = "请选择导入类型"
     elif file is None or not file.filename:
         context["error"] = "请选择要上传的文件（CSV、XLSX 或 JSON Lines）"
-    elif file.size is not None and file.size > max_upload_bytes():
-        context["error"] = f"文件过大（上限 {max_upload_bytes() >> 20} MB）"
+    elif file.size is not None and file.size > max_upload_bytes(request):
+        context["error"] = f"文件过大（上限 {max_upload_bytes(request) >> 20} MB）"
     else:
         try:
             with conn.transaction():
