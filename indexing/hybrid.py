@@ -42,8 +42,14 @@ def _text_hash(text: str) -> bytes:
 
 
 class HybridIndex:
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray, bm25: bm25s.BM25,
-                 manifest: dict[str, Any], ann_threshold: int = ANN_THRESHOLD) -> None:
+    def __init__(
+        self,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        bm25: bm25s.BM25,
+        manifest: dict[str, Any],
+        ann_threshold: int = ANN_THRESHOLD,
+    ) -> None:
         self.ids = ids
         self.vectors = vectors
         self.bm25 = bm25
@@ -75,7 +81,9 @@ class HybridIndex:
         return {k: self.manifest.get(k) for k in keys}
 
     # ----------------------------------------------------------------- search
-    def _dense(self, q: np.ndarray, mask: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _dense(
+        self, q: np.ndarray, mask: np.ndarray | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.ids)
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -93,8 +101,9 @@ class HybridIndex:
             keep &= mask[np.clip(pos, 0, n - 1)]
         return pos[keep][:k], scores[keep][:k]
 
-    def _keyword(self, tokens: list[str], mask: np.ndarray | None, k: int
-                 ) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray | None]:
+    def _keyword(
+        self, tokens: list[str], mask: np.ndarray | None, k: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray | None]:
         vocab = self.bm25.vocab_dict
         token_ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
         n = len(self.ids)
@@ -111,8 +120,9 @@ class HybridIndex:
         top = top[scores[top] > 0]
         return top, scores[top], token_ids, scores
 
-    def search(self, qvec: np.ndarray, qtokens: list[str], *, mask: np.ndarray | None, k: int
-               ) -> list[Hit]:
+    def search(
+        self, qvec: np.ndarray, qtokens: list[str], *, mask: np.ndarray | None, k: int
+    ) -> list[Hit]:
         """Top-``k`` of the pool (dense top-k ∪ BM25 top-k), each pooled candidate scored by both
         channels and fused; ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
         dpos, dscore = self._dense(qvec, mask, k)
@@ -133,8 +143,10 @@ class HybridIndex:
         order = np.argsort(-fused, kind="stable")[:k].tolist()
         positions = [pool[j] for j in order]
         terms = self._matched_terms(positions, token_ids)
-        return [Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), terms.get(pool[j], []))
-                for j in order]
+        return [
+            Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), terms.get(pool[j], []))
+            for j in order
+        ]
 
     def _matched_terms(self, positions: list[int], token_ids: list[int]) -> dict[int, list[str]]:
         if not positions or not token_ids:
@@ -145,7 +157,7 @@ class HybridIndex:
         out: dict[int, list[str]] = {}
         # rarest first: the terms that discriminate this candidate lead its explanation
         for t in sorted(set(token_ids), key=lambda t: s["indptr"][t + 1] - s["indptr"][t]):
-            docs = s["indices"][s["indptr"][t]:s["indptr"][t + 1]]
+            docs = s["indices"][s["indptr"][t] : s["indptr"][t + 1]]
             for p in wanted[np.isin(wanted, docs)].tolist():
                 out.setdefault(p, []).append(inv[t])
         return out
@@ -159,9 +171,17 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- build / load
-def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: list[str],
-                      encoder: Encoder, data_version: str, progress: bool = False,
-                      ann_threshold: int = ANN_THRESHOLD) -> HybridIndex:
+def open_hybrid_index(
+    directory: Path,
+    *,
+    entity: str,
+    ids: np.ndarray,
+    texts: list[str],
+    encoder: Encoder,
+    data_version: str,
+    progress: bool = False,
+    ann_threshold: int = ANN_THRESHOLD,
+) -> HybridIndex:
     """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes."""
     directory.mkdir(parents=True, exist_ok=True)
     hashes = np.array([_text_hash(t) for t in texts], dtype="S8") if texts else np.zeros(0, "S8")
@@ -172,8 +192,10 @@ def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: l
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
         if old.get("encoder") == encoder.id and old.get("dim") == encoder.dim:
             cached = np.load(directory / "vectors.npz")
-            key = {(int(i), h): n for n, (i, h) in enumerate(zip(cached["ids"], cached["hashes"],
-                                                                   strict=True))}
+            key = {
+                (int(i), h): n
+                for n, (i, h) in enumerate(zip(cached["ids"], cached["hashes"], strict=True))
+            }
             for n, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist(), strict=True)):
                 hit = key.get((i, h))
                 if hit is not None:
@@ -191,8 +213,12 @@ def open_hybrid_index(directory: Path, *, entity: str, ids: np.ndarray, texts: l
         bm25.vocab_dict = {}
         bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
     manifest = {
-        "entity": entity, "encoder": encoder.id, "dim": encoder.dim, "count": len(ids),
-        "data_version": data_version, "created_at": datetime.now(UTC).isoformat(),
+        "entity": entity,
+        "encoder": encoder.id,
+        "dim": encoder.dim,
+        "count": len(ids),
+        "data_version": data_version,
+        "created_at": datetime.now(UTC).isoformat(),
         "reencoded": int(len(missing)),
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
         "fusion": load_fusion_weights().__dict__,

@@ -16,7 +16,9 @@ MAJORS_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "ma
 
 
 def credit_check_char(first17: str) -> str:
-    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17, CREDIT_WEIGHTS, strict=True))
+    total = sum(
+        CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17, CREDIT_WEIGHTS, strict=True)
+    )
     return CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -23,8 +23,44 @@ GUARDS_CHECKED = "未与对方结对；无重复记录或同集团企业已结�
 # Words that match almost every profile in Henan and explain nothing on their own: place names
 # (distance has its own reason) and profile boilerplate.
 _UNINFORMATIVE = frozenset(
-    "河南 河南省 郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作 濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 "
-    "驻马店 济源 位于 现有 企业 公司 有限 有限公司 学校 学院 专业 需要 需求 相关 主要 我们 面向 方向".split()
+    [
+        "河南",
+        "河南省",
+        "郑州",
+        "开封",
+        "洛阳",
+        "平顶山",
+        "安阳",
+        "鹤壁",
+        "新乡",
+        "焦作",
+        "濮阳",
+        "许昌",
+        "漯河",
+        "三门峡",
+        "南阳",
+        "商丘",
+        "信阳",
+        "周口",
+        "驻马店",
+        "济源",
+        "位于",
+        "现有",
+        "企业",
+        "公司",
+        "有限",
+        "有限公司",
+        "学校",
+        "学院",
+        "专业",
+        "需要",
+        "需求",
+        "相关",
+        "主要",
+        "我们",
+        "面向",
+        "方向",
+    ]
 )
 
 
@@ -56,15 +92,25 @@ def explain(
     out: list[dict[str, Any]] = []
     dense = features.get("dense", 0.0)
     if dense > 0:
-        out.append(reason("semantic_match", f"需求与画像语义相近（相似度 {dense:.2f}）",
-                          similarity=round(dense, 4)))
+        out.append(
+            reason(
+                "semantic_match",
+                f"需求与画像语义相近（相似度 {dense:.2f}）",
+                similarity=round(dense, 4),
+            )
+        )
     terms = display_terms(matched_terms)
     if terms:
         out.append(reason("matched_terms", "共同关键词：" + "、".join(terms), terms=terms))
     if shared_industries:
         names = [f"{code} {name}".strip() for code, name in shared_industries]
-        out.append(reason("shared_industry", "同属行业：" + "、".join(names),
-                          industries=[c for c, _ in shared_industries]))
+        out.append(
+            reason(
+                "shared_industry",
+                "同属行业：" + "、".join(names),
+                industries=[c for c, _ in shared_industries],
+            )
+        )
     if same_city:
         out.append(reason("same_city", f"同在{same_city}", city=same_city))
     elif distance_km is not None:
@@ -72,8 +118,11 @@ def explain(
     if capacity_left is not None:
         out.append(reason("capacity", f"剩余名额 {capacity_left}", left=capacity_left))
     if peer_partners:
-        out.append(reason("graph_peers", f"已与 {peer_partners} 所合作伙伴相近的院校合作",
-                          count=peer_partners))
+        out.append(
+            reason(
+                "graph_peers", f"已与 {peer_partners} 所合作伙伴相近的院校合作", count=peer_partners
+            )
+        )
     out.append(reason("graph_load", f"当前合作关系 {load} 个", count=load))
     out.append(reason("guards_passed", GUARDS_CHECKED))
     return out

@@ -9,27 +9,62 @@ from dataclasses import dataclass
 from models.graph import industry_division
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "dense",            # cosine similarity of the query and candidate profile embeddings
-    "bm25",             # BM25 score, divided by the best score among the candidates
-    "fused",            # reciprocal-rank-fusion score, scaled to [0, 1]
-    "industry_match",   # share of the candidate's industries the subject serves (division level)
-    "major_fit",        # catalogue prior: the subject's majors map onto the candidate's industries
-    "same_city",        # 1 when both are in the same city
-    "proximity",        # exp(-distance_km / 100)
-    "capacity_left",    # remaining capacity / slots of the capacity-bound party, squashed to [0, 1)
-    "kind_fit",         # school kind vs need kind (talent → vocational, technology → universities)
-    "peer_partners",    # log1p(#schools of the candidate that work with the subject's partners)
-    "load",             # log1p(current partnerships of the candidate): over-concentration
+    "dense",  # cosine similarity of the query and candidate profile embeddings
+    "bm25",  # BM25 score, divided by the best score among the candidates
+    "fused",  # reciprocal-rank-fusion score, scaled to [0, 1]
+    "industry_match",  # share of the candidate's industries the subject serves (division level)
+    "major_fit",  # catalogue prior: the subject's majors map onto the candidate's industries
+    "same_city",  # 1 when both are in the same city
+    "proximity",  # exp(-distance_km / 100)
+    "capacity_left",  # remaining capacity / slots of the capacity-bound party, squashed to [0, 1)
+    "kind_fit",  # school kind vs need kind (talent → vocational, technology → universities)
+    "peer_partners",  # log1p(#schools of the candidate that work with the subject's partners)
+    "load",  # log1p(current partnerships of the candidate): over-concentration
 )
 
 # Which school kinds suit which need kinds (seed 000/004: universities for R&D, vocational
 # schools for skilled talent and training).
 _KIND_FIT: dict[str, dict[str, float]] = {
-    "talent": {"高职专科": 1.0, "中职": 1.0, "职教本科": 1.0, "本科": 0.6, "双一流": 0.4, "中学": 0.0},
-    "technology": {"双一流": 1.0, "本科": 0.9, "职教本科": 0.6, "高职专科": 0.4, "中职": 0.1, "中学": 0.0},
-    "training": {"高职专科": 1.0, "中职": 1.0, "职教本科": 0.9, "本科": 0.7, "双一流": 0.5, "中学": 0.1},
-    "practice_base": {"高职专科": 1.0, "中职": 1.0, "职教本科": 1.0, "本科": 0.8, "双一流": 0.7, "中学": 0.2},
-    "mentor": {"双一流": 1.0, "本科": 1.0, "职教本科": 0.8, "高职专科": 0.7, "中职": 0.5, "中学": 0.5},
+    "talent": {
+        "高职专科": 1.0,
+        "中职": 1.0,
+        "职教本科": 1.0,
+        "本科": 0.6,
+        "双一流": 0.4,
+        "中学": 0.0,
+    },
+    "technology": {
+        "双一流": 1.0,
+        "本科": 0.9,
+        "职教本科": 0.6,
+        "高职专科": 0.4,
+        "中职": 0.1,
+        "中学": 0.0,
+    },
+    "training": {
+        "高职专科": 1.0,
+        "中职": 1.0,
+        "职教本科": 0.9,
+        "本科": 0.7,
+        "双一流": 0.5,
+        "中学": 0.1,
+    },
+    "practice_base": {
+        "高职专科": 1.0,
+        "中职": 1.0,
+        "职教本科": 1.0,
+        "本科": 0.8,
+        "双一流": 0.7,
+        "中学": 0.2,
+    },
+    "mentor": {
+        "双一流": 1.0,
+        "本科": 1.0,
+        "职教本科": 0.8,
+        "高职专科": 0.7,
+        "中职": 0.5,
+        "中学": 0.5,
+    },
 }
 
 

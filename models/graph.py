@@ -140,13 +140,19 @@ class PartnershipGraph:
         return len(self.neighbours(a) & self.neighbours(b))
 
     def peer_partners(self, subject: Node, candidate: Node) -> int:
-        """How many of the candidate's partner schools also partner a company the subject works with."""
-        subject_firms = {n for s in self.school_side(subject) for n in self.neighbours(s, "enterprise")}
+        """How many of the candidate's partner schools also partner a company the subject
+        works with."""
+        subject_firms = {
+            n for s in self.school_side(subject) for n in self.neighbours(s, "enterprise")
+        }
         if not subject_firms:
             return 0
         count = 0
         for partner in self.neighbours(candidate):
-            if partner[0] in ("school", "programme") and self.neighbours(partner, "enterprise") & subject_firms:
+            if (
+                partner[0] in ("school", "programme")
+                and self.neighbours(partner, "enterprise") & subject_firms
+            ):
                 count += 1
         return count
 
@@ -165,7 +171,8 @@ def guard_duplicate_record(g: PartnershipGraph, subject: Node, candidate: Node) 
     """(c) Another record of the same enterprise is partnered with the subject."""
     if candidate[0] != "enterprise" or g.canon(candidate[1]) == candidate[1]:
         return None
-    # Merged nodes make guard (a) catch it; report the more precise reason for a non-canonical record.
+    # Merged nodes make guard (a) catch it; report the more precise reason for a
+    # non-canonical record.
     return DUPLICATE_PARTNERED if guard_already_partnered(g, subject, candidate) else None
 
 
@@ -186,8 +193,9 @@ def guard_group_partnered(g: PartnershipGraph, subject: Node, candidate: Node) -
     return None
 
 
-def guard_pending(pending: set[tuple[Node, Node]], g: PartnershipGraph, subject: Node,
-                  candidate: Node) -> str | None:
+def guard_pending(
+    pending: set[tuple[Node, Node]], g: PartnershipGraph, subject: Node, candidate: Node
+) -> str | None:
     """(d) The pair is waiting for review."""
     return PENDING_REVIEW if (subject, g.node(*candidate)) in pending else None
 
@@ -207,7 +215,8 @@ def guard_quotas(
     schools_serving: Mapping[str, set[int]] | None = None,
     served: set[str] | None = None,
 ) -> str | None:
-    """(f) Seed 004 quotas: a school serves at most N leading industries, an industry at most M schools.
+    """(f) Seed 004 quotas: a school serves at most N leading industries, an industry at most
+    M schools.
 
     Industries are GB/T 4754 divisions. A candidate passes when it shares an industry the school
     already serves; otherwise it would add industries, which the quotas may forbid.

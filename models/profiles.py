@@ -12,8 +12,13 @@ from models.text import normalize
 
 INDUSTRIES_CSV = Path(__file__).resolve().parent.parent / "data" / "reference" / "industries.csv"
 
-NEED_KIND_ZH = {"talent": "人才需求", "technology": "技术需求", "training": "培训需求",
-                "practice_base": "实践基地需求", "mentor": "导师需求"}
+NEED_KIND_ZH = {
+    "talent": "人才需求",
+    "technology": "技术需求",
+    "training": "培训需求",
+    "practice_base": "实践基地需求",
+    "mentor": "导师需求",
+}
 
 
 @lru_cache(maxsize=1)
@@ -43,27 +48,47 @@ def _join(*parts: str | None) -> str:
 
 
 def enterprise_text(row: Mapping[str, Any], needs: Iterable[str] = ()) -> str:
-    return _join(row.get("name"), _industries(row.get("industry_codes") or []),
-                 row.get("description"), "；".join(needs))
+    return _join(
+        row.get("name"),
+        _industries(row.get("industry_codes") or []),
+        row.get("description"),
+        "；".join(needs),
+    )
 
 
 def programme_text(row: Mapping[str, Any]) -> str:
-    return _join(row.get("name"), row.get("school_name"), row.get("level"),
-                 _industries(row.get("industries") or []), row.get("description"))
+    return _join(
+        row.get("name"),
+        row.get("school_name"),
+        row.get("level"),
+        _industries(row.get("industries") or []),
+        row.get("description"),
+    )
 
 
 def mentor_text(row: Mapping[str, Any]) -> str:
-    return _join(row.get("name"), row.get("title"), "、".join(row.get("fields") or []),
-                 row.get("description"), row.get("affiliation_name"))
+    return _join(
+        row.get("name"),
+        row.get("title"),
+        "、".join(row.get("fields") or []),
+        row.get("description"),
+        row.get("affiliation_name"),
+    )
 
 
 def practice_base_text(row: Mapping[str, Any]) -> str:
-    return _join(row.get("name"), "、".join(row.get("fields") or []), row.get("description"),
-                 row.get("host_name"))
+    return _join(
+        row.get("name"),
+        "、".join(row.get("fields") or []),
+        row.get("description"),
+        row.get("host_name"),
+    )
 
 
 def need_text(row: Mapping[str, Any]) -> str:
-    return _join(NEED_KIND_ZH.get(str(row.get("kind")), ""), row.get("title"), row.get("description"))
+    return _join(
+        NEED_KIND_ZH.get(str(row.get("kind")), ""), row.get("title"), row.get("description")
+    )
 
 
 def school_query_text(school: Mapping[str, Any], programmes: Iterable[Mapping[str, Any]]) -> str:
@@ -75,5 +100,6 @@ def school_query_text(school: Mapping[str, Any], programmes: Iterable[Mapping[st
 
 
 def park_query_text(park: Mapping[str, Any]) -> str:
-    return _join(park.get("name"), _industries(park.get("leading_industries") or []),
-                 park.get("description"))
+    return _join(
+        park.get("name"), _industries(park.get("leading_industries") or []), park.get("description")
+    )

@@ -29,11 +29,36 @@ from psycopg.rows import dict_row
 
 from models.codes import CREDIT_ALPHABET, credit_check_char
 
-HEADER = ["企业名称", "统一社会信用代码", "行业代码", "所在地区", "所属园区", "企业规模",
-          "所属集团", "企业简介", "联系人", "联系电话"]
+HEADER = [
+    "企业名称",
+    "统一社会信用代码",
+    "行业代码",
+    "所在地区",
+    "所属园区",
+    "企业规模",
+    "所属集团",
+    "企业简介",
+    "联系人",
+    "联系电话",
+]
 INDUSTRIES = ["C34", "C35", "C38", "C39", "C36", "I65", "I64", "M73", "C27", "C26", "G54", "E48"]
-WORDS = ["智能", "装备", "电子", "新材料", "生物", "医药", "数字", "科技", "制造", "能源", "物流",
-         "农业", "食品", "汽车", "软件"]
+WORDS = [
+    "智能",
+    "装备",
+    "电子",
+    "新材料",
+    "生物",
+    "医药",
+    "数字",
+    "科技",
+    "制造",
+    "能源",
+    "物流",
+    "农业",
+    "食品",
+    "汽车",
+    "软件",
+]
 SIZES = ["大型", "中型", "小型", "微型"]
 PARKS = [f"基准测试产业园{i:02d}" for i in range(20)]
 ProgressFactory = Callable[[str], AbstractContextManager[Callable[[str, int, int | None], None]]]
@@ -61,11 +86,16 @@ def enterprise_rows(n: int, regions: list[tuple[str, str]], seed: int = 7) -> It
         w1, w2 = rng.sample(WORDS, 2)
         industries = "；".join(rng.sample(INDUSTRIES, rng.randint(1, 3)))
         yield [
-            f"河南{w1}{w2}{i}有限公司", credit_code(i, code), industries, name,
-            PARKS[i % len(PARKS)] if i % 3 == 0 else "", SIZES[rng.randrange(4)],
+            f"河南{w1}{w2}{i}有限公司",
+            credit_code(i, code),
+            industries,
+            name,
+            PARKS[i % len(PARKS)] if i % 3 == 0 else "",
+            SIZES[rng.randrange(4)],
             f"{w1}集团" if i % 10 == 0 else "",
             f"主营{w1}{w2}相关产品的研发、生产与服务，面向{name}及周边市场。",
-            f"联系人{i % 997}", f"0371-{6000000 + i % 999999:07d}",
+            f"联系人{i % 997}",
+            f"0371-{6000000 + i % 999999:07d}",
         ]
 
 
@@ -83,9 +113,13 @@ def _regions(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
 
 
 def _phase(rows: int, seconds: float, **extra: Any) -> dict[str, Any]:
-    return {"rows": rows, "seconds": round(seconds, 3),
-            "rows_per_s": round(rows / seconds, 1) if seconds else 0.0,
-            "peak_rss_mib": round(peak_rss_mib(), 1), **extra}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds, 1) if seconds else 0.0,
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        **extra,
+    }
 
 
 def baseline_insert(conn: psycopg.Connection[Any], path: Path) -> int:
@@ -98,8 +132,18 @@ def baseline_insert(conn: psycopg.Connection[Any], path: Path) -> int:
             reader = csv.reader(f)
             next(reader)
             for name, code, inds, region, park, size, group, desc, cname, phone in reader:
-                yield (code, name, inds.split("；"), regions[region], parks.get(park), size,
-                       group or None, desc, cname, phone)
+                yield (
+                    code,
+                    name,
+                    inds.split("；"),
+                    regions[region],
+                    parks.get(park),
+                    size,
+                    group or None,
+                    desc,
+                    cname,
+                    phone,
+                )
 
     with conn.cursor() as cur:
         cur.executemany(
@@ -113,8 +157,9 @@ def baseline_insert(conn: psycopg.Connection[Any], path: Path) -> int:
     return int(n["n"]) if n else 0
 
 
-def run(n: int, *, seed: int = 7, baseline: bool = True,
-        progress: ProgressFactory | None = None) -> dict[str, Any]:
+def run(
+    n: int, *, seed: int = 7, baseline: bool = True, progress: ProgressFactory | None = None
+) -> dict[str, Any]:
     from service.embedded_pg import ensure_server, stop_server
     from service.ingest.service import import_file
     from service.reference import setup_database
@@ -129,10 +174,11 @@ def run(n: int, *, seed: int = 7, baseline: bool = True,
             admin.execute("CREATE DATABASE xiaoqi_bench")
         url = server.uri.replace("/postgres?", "/xiaoqi_bench?")
         with psycopg.connect(url, row_factory=dict_row) as conn:
-            setup_database(conn)  # type: ignore[arg-type]
+            setup_database(conn)
             parks_csv = root / "parks.csv"
-            parks_csv.write_text("园区名称,所在地区\n" + "".join(f"{p},郑州市\n" for p in PARKS),
-                                 encoding="utf-8")
+            parks_csv.write_text(
+                "园区名称,所在地区\n" + "".join(f"{p},郑州市\n" for p in PARKS), encoding="utf-8"
+            )
             import_file(conn, parks_csv, "parks.csv", "parks")
             conn.commit()
             started = time.perf_counter()
@@ -152,16 +198,21 @@ def run(n: int, *, seed: int = 7, baseline: bool = True,
                 if not report.committed:
                     raise RuntimeError(f"benchmark import failed: {report.errors[:3]}")
                 result["phases"][phase] = _phase(
-                    report.total, seconds, inserted=report.inserted, updated=report.updated,
+                    report.total,
+                    seconds,
+                    inserted=report.inserted,
+                    updated=report.updated,
                     unchanged=report.unchanged,
-                    notes=f"+{report.inserted} ~{report.updated} ={report.unchanged}")
+                    notes=f"+{report.inserted} ~{report.updated} ={report.unchanged}",
+                )
             if baseline:
                 conn.execute("TRUNCATE enterprises CASCADE")
                 conn.commit()
                 started = time.perf_counter()
                 rows = baseline_insert(conn, path)
-                result["phases"]["baseline"] = _phase(rows, time.perf_counter() - started,
-                                                      notes="executemany INSERT")
+                result["phases"]["baseline"] = _phase(
+                    rows, time.perf_counter() - started, notes="executemany INSERT"
+                )
         first = result["phases"]["first"]
         if baseline:
             base = result["phases"]["baseline"]

@@ -77,13 +77,18 @@ def _token(url: str) -> str:
 
     token = "xq_bench_" + secrets.token_urlsafe(16)
     with psycopg.connect(url, row_factory=dict_row) as c:
-        uid = c.execute("""INSERT INTO users (username, password_hash, role)
+        row: Any = c.execute(
+            """INSERT INTO users (username, password_hash, role)
                            VALUES ('bench_admin', %s, 'province_admin')
                            ON CONFLICT (username) DO UPDATE SET role = 'province_admin'
-                           RETURNING id""", (hash_password(secrets.token_hex(8)),)
-                        ).fetchone()["id"]
-        c.execute("INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, 'bench')",
-                  (uid, digest(token)))
+                           RETURNING id""",
+            (hash_password(secrets.token_hex(8)),),
+        ).fetchone()
+        uid = row["id"]
+        c.execute(
+            "INSERT INTO api_tokens (user_id, token_hash, name) VALUES (%s, %s, 'bench')",
+            (uid, digest(token)),
+        )
     return token
 
 
@@ -104,8 +109,9 @@ def _wait(base: str, proc: subprocess.Popen[bytes], timeout: float = 1800) -> No
     raise TimeoutError("service did not start")
 
 
-def _drive(base: str, token: str, reqs: list[tuple[str, dict[str, Any]]], concurrency: int
-           ) -> tuple[dict[str, list[float]], list[dict[str, Any]], float, int]:
+def _drive(
+    base: str, token: str, reqs: list[tuple[str, dict[str, Any]]], concurrency: int
+) -> tuple[dict[str, list[float]], list[dict[str, Any]], float, int]:
     headers = {"Authorization": f"Bearer {token}"}
     clients = [httpx.Client(base_url=base, headers=headers, timeout=60) for _ in range(concurrency)]
 
@@ -130,23 +136,31 @@ def _drive(base: str, token: str, reqs: list[tuple[str, dict[str, Any]]], concur
     return lat, [r[3] for r in results], wall, errors
 
 
-def _in_process(url: str, var: Path, encoder: str | None, reqs: list[tuple[str, dict[str, Any]]],
-                exact: bool) -> tuple[list[list[int]], list[float]]:
+def _in_process(
+    url: str, var: Path, encoder: str | None, reqs: list[tuple[str, dict[str, Any]]], exact: bool
+) -> tuple[list[list[int]], list[float]]:
     from service.config import Settings
     from service.recommendations import schemas as S
     from service.recommendations import service as svc
     from service.recommendations.engine import Engine
 
     settings = Settings(database_url=url, var_dir=var, encoder=encoder, mode="test")
-    calls = {"partner-enterprises": (svc.partner_enterprises, S.PartnerEnterprisesRequest),
-             "programmes": (svc.programmes, S.ProgrammesRequest),
-             "mentors": (svc.mentors, S.MentorsRequest),
-             "practice-bases": (svc.practice_bases, S.PracticeBasesRequest)}
+    calls: dict[str, tuple[Any, Any]] = {
+        "partner-enterprises": (svc.partner_enterprises, S.PartnerEnterprisesRequest),
+        "programmes": (svc.programmes, S.ProgrammesRequest),
+        "mentors": (svc.mentors, S.MentorsRequest),
+        "practice-bases": (svc.practice_bases, S.PracticeBasesRequest),
+    }
     tops: list[list[int]] = []
     times: list[float] = []
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        engine = Engine.load(conn, encoder_name=encoder, index_dir=var / "indexes",
-                             ranker_dir=var / "ranker", exact=exact)
+        engine = Engine.load(
+            conn,
+            encoder_name=encoder,
+            index_dir=var / "indexes",
+            ranker_dir=var / "ranker",
+            exact=exact,
+        )
         for kind, body in reqs:
             fn, model = calls[kind]
             t0 = time.perf_counter()
@@ -157,8 +171,9 @@ def _in_process(url: str, var: Path, encoder: str | None, reqs: list[tuple[str, 
     return tops, times
 
 
-def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, seed: int,
-        keep: bool) -> dict[str, Any]:
+def run(
+    enterprises: int, requests: int, concurrency: int, encoder: str | None, seed: int, keep: bool
+) -> dict[str, Any]:
     from scripts.sample_cli import generate_sample
     from service.embedded_pg import ensure_server, stop_server
     from service.reference import setup_database
@@ -167,8 +182,11 @@ def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, 
     root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-serve-"))
     os.chmod(root, 0o755)
     pgdata, var = root / "pgdata", root / "var"
-    figures: dict[str, Any] = {"enterprises": enterprises, "requests": requests,
-                               "concurrency": concurrency}
+    figures: dict[str, Any] = {
+        "enterprises": enterprises,
+        "requests": requests,
+        "concurrency": concurrency,
+    }
     proc = None
     try:
         server = ensure_server(pgdata)
@@ -188,14 +206,32 @@ def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, 
         token = _token(url)
         reqs = _requests(url, requests, seed)
         port = free_port()
-        env = {**os.environ, "XIAOQI_DATABASE_URL": url, "XIAOQI_VAR_DIR": str(var),
-               "XIAOQI_MODE": "test", "XIAOQI_POOL_MAX_SIZE": str(concurrency + 2)}
+        env = {
+            **os.environ,
+            "XIAOQI_DATABASE_URL": url,
+            "XIAOQI_VAR_DIR": str(var),
+            "XIAOQI_MODE": "test",
+            "XIAOQI_POOL_MAX_SIZE": str(concurrency + 2),
+        }
         if encoder:
             env["XIAOQI_ENCODER"] = encoder
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "service.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc)
         figures["service_start_s"] = round(time.perf_counter() - t0, 1)
@@ -203,10 +239,16 @@ def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, 
         lat, bodies, wall, errors = _drive(base, token, reqs, concurrency)
         every = [x for xs in lat.values() for x in xs]
         figures["http"] = {
-            "all": {"p50_ms": _pct(every, 50), "p95_ms": _pct(every, 95),
-                    "p99_ms": _pct(every, 99), "throughput_rps": round(len(every) / wall, 1)},
-            **{k: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95), "p99_ms": _pct(v, 99)}
-               for k, v in lat.items()},
+            "all": {
+                "p50_ms": _pct(every, 50),
+                "p95_ms": _pct(every, 95),
+                "p99_ms": _pct(every, 99),
+                "throughput_rps": round(len(every) / wall, 1),
+            },
+            **{
+                k: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95), "p99_ms": _pct(v, 99)}
+                for k, v in lat.items()
+            },
             "errors": errors,
         }
         proc.terminate()
@@ -215,15 +257,19 @@ def run(enterprises: int, requests: int, concurrency: int, encoder: str | None, 
         n_cmp = min(len(reqs), 200)
         ann_top, ann_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=False)
         exact_top, exact_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=True)
-        overlaps = [len(set(a) & set(b)) / max(1, len(b)) for a, b in
-                    zip(ann_top, exact_top, strict=True) if b]
+        overlaps = [
+            len(set(a) & set(b)) / max(1, len(b))
+            for a, b in zip(ann_top, exact_top, strict=True)
+            if b
+        ]
         figures["exact_baseline"] = {
             "requests": n_cmp,
             "overlap_at_k": round(float(np.mean(overlaps)), 4) if overlaps else None,
             "ann_in_process_p50_ms": _pct(ann_ms, 50),
             "exact_in_process_p50_ms": _pct(exact_ms, 50),
-            "speed_ratio_exact_over_ann": round(_pct(exact_ms, 50) / max(_pct(ann_ms, 50), 1e-9),
-                                                2),
+            "speed_ratio_exact_over_ann": round(
+                _pct(exact_ms, 50) / max(_pct(ann_ms, 50), 1e-9), 2
+            ),
         }
         return figures
     finally:

@@ -6,15 +6,20 @@ import importlib
 import json
 import logging
 import warnings
+from typing import Any
 
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="xiaoqi 校企 — matching for industry–education integration.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="xiaoqi 校企 — matching for industry–education integration.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="The database: migrate, start, stop.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks that print figures (JSON with --json).",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks that print figures (JSON with --json).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 console = Console()
@@ -93,7 +98,7 @@ def demo(
 
     with connect() as conn:
         setup_database(conn)
-        empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM enterprises) AS e").fetchone()
+        empty: Any = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM enterprises) AS e").fetchone()
     for module, func, kwargs in [
         ("scripts.sample_cli", "load_sample", {"enterprises": enterprises, "seed": seed}),
         ("scripts.recommend_cli", "build_all_indexes", {}),

@@ -36,8 +36,13 @@ def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressFn]:
         yield lambda phase, done, total: None
         return
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         tasks: dict[str, Any] = {}
         names = {"read": f"{label} 读取校验", "write": f"{label} 写入数据库"}
@@ -56,8 +61,19 @@ def _print_report(report: Any) -> None:
     summary = Table(show_header=True)
     for col in ("数据行", "新增", "更新", "未变", "拒绝", "耗时(s)"):
         summary.add_column(col, justify="right")
-    summary.add_row(*(str(v) for v in (report.total, report.inserted, report.updated,
-                                       report.unchanged, report.rejected, report.seconds)))
+    summary.add_row(
+        *(
+            str(v)
+            for v in (
+                report.total,
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                report.rejected,
+                report.seconds,
+            )
+        )
+    )
     err.print(summary)
     if report.ignored_columns:
         err.print(f"已忽略未识别的列：{'、'.join(report.ignored_columns)}")
@@ -87,8 +103,15 @@ def import_command(
     with connect() as conn:
         setup_database(conn)
         with progress_bar(file.name, quiet=as_json) as progress:
-            report = import_file(conn, file, file.name, kind.value, skip_invalid=skip_invalid,
-                                 sheet=sheet, progress=progress)
+            report = import_file(
+                conn,
+                file,
+                file.name,
+                kind.value,
+                skip_invalid=skip_invalid,
+                sheet=sheet,
+                progress=progress,
+            )
         if report.committed:
             conn.commit()
         else:
@@ -103,24 +126,34 @@ def import_command(
 def bench_import_command(
     enterprises: int = typer.Option(100_000, "--enterprises", min=1, help="rows to generate"),
     seed: int = typer.Option(7, help="random seed of the generated file"),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
-                                  help="also time plain row-by-row INSERTs"),
+    baseline: bool = typer.Option(
+        True, "--baseline/--no-baseline", help="also time plain row-by-row INSERTs"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object as the last line"),
 ) -> None:
     """Time importing N generated enterprises into a throwaway embedded PostgreSQL: first import,
     idempotent re-import and a row-by-row INSERT baseline."""
     from scripts.bench_import import run
 
-    result = run(enterprises, seed=seed, baseline=baseline,
-                 progress=lambda label: progress_bar(label, quiet=as_json))
+    result = run(
+        enterprises,
+        seed=seed,
+        baseline=baseline,
+        progress=lambda label: progress_bar(label, quiet=as_json),
+    )
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
     table = Table("phase", "rows", "seconds", "rows/s", "peak RSS MiB", "notes")
     for name, phase in result["phases"].items():
-        table.add_row(name, str(phase["rows"]), f"{phase['seconds']:.2f}",
-                      f"{phase['rows_per_s']:,.0f}", f"{phase['peak_rss_mib']:.0f}",
-                      phase.get("notes", ""))
+        table.add_row(
+            name,
+            str(phase["rows"]),
+            f"{phase['seconds']:.2f}",
+            f"{phase['rows_per_s']:,.0f}",
+            f"{phase['peak_rss_mib']:.0f}",
+            phase.get("notes", ""),
+        )
     Console().print(table)
     if "speedup_vs_baseline" in result:
         Console().print(f"first import is {result['speedup_vs_baseline']}× the baseline's speed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,13 +21,19 @@ def build_all_indexes() -> dict[str, dict[str, object]]:
 
     settings = get_settings()
     with connect() as conn:
-        engine = Engine.load(conn, encoder_name=settings.encoder, index_dir=settings.indexes,
-                             ranker_dir=settings.var_dir / "ranker", progress=True)
+        engine = Engine.load(
+            conn,
+            encoder_name=settings.encoder,
+            index_dir=settings.indexes,
+            ranker_dir=settings.var_dir / "ranker",
+            progress=True,
+        )
     summary = {e: c.index.manifest_summary() for e, c in engine.candidates.items()}
     table = Table("entity", "count", "encoder", "dense index", "data version")
     for e, m in summary.items():
-        table.add_row(e, str(m["count"]), str(m["encoder"]), str(m["dense_index"]),
-                      str(m["data_version"]))
+        table.add_row(
+            e, str(m["count"]), str(m["encoder"]), str(m["dense_index"]), str(m["data_version"])
+        )
     console.print(table)
     return summary
 
@@ -91,16 +97,21 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         rng = random.Random(seed)
         decided = 0
         with connect() as conn:
-            admin = conn.execute("SELECT id FROM users WHERE role = 'province_admin'"
-                                 " ORDER BY id LIMIT 1").fetchone()
+            admin: Any = conn.execute(
+                "SELECT id FROM users WHERE role = 'province_admin' ORDER BY id LIMIT 1"
+            ).fetchone()
             if admin is None:
                 console.print("[red]no province admin account: run `xiaoqi demo` first[/]")
                 raise typer.Exit(1)
-            actor = users.to_user(users.user_by_id(conn, admin["id"]))
-            rows = conn.execute("""
+            admin_row: Any = users.user_by_id(conn, admin["id"])
+            actor = users.to_user(admin_row)
+            rows: list[Any] = conn.execute(
+                """
                 SELECT r.id, r.features FROM recommendations r
                 WHERE r.submitted_at IS NULL AND r.subject_id IS NOT NULL
-                ORDER BY r.id LIMIT %s""", (n,)).fetchall()
+                ORDER BY r.id LIMIT %s""",
+                (n,),
+            ).fetchall()
             for r in rows:  # through the real workflow: submit, then decide (approve → partnership)
                 try:
                     with conn.transaction():

@@ -31,17 +31,29 @@ from psycopg.rows import dict_row
 PASSWORD = "xiaoqi-demo-2024"
 MAX_BYTES = 400_000  # each PNG stays small enough to commit
 VIEWPORT: Any = {"width": 1280, "height": 900}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--font-render-hinting=none", "--lang=zh-CN"]
-BAD_CSV = ("学校代码,学校名称,办学类型,所在地区,标签\n"
-           "4141098001,郑州示例应用技术学院,本科,郑州市,应用型\n"
-           "4141098002,开封示例职业学院,火星学校,开封市,双高\n"
-           "41X,洛阳示例技师学院,中职,洛阳市,\n").encode()
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--font-render-hinting=none",
+    "--lang=zh-CN",
+]
+BAD_CSV = (
+    "学校代码,学校名称,办学类型,所在地区,标签\n"
+    "4141098001,郑州示例应用技术学院,本科,郑州市,应用型\n"
+    "4141098002,开封示例职业学院,火星学校,开封市,双高\n"
+    "41X,洛阳示例技师学院,中职,洛阳市,\n"
+).encode()
 
 
-NEED_TEXT = ("我公司从事智能制造装备生产，需要数控编程、工业机器人运维方向的技术技能人才，"
-             "希望与院校共建实训基地并聘请产业导师。")
+NEED_TEXT = (
+    "我公司从事智能制造装备生产，需要数控编程、工业机器人运维方向的技术技能人才，"
+    "希望与院校共建实训基地并聘请产业导师。"
+)
 
 
 def log(msg: str) -> None:
@@ -49,6 +61,7 @@ def log(msg: str) -> None:
 
 
 # ---- data --------------------------------------------------------------------------------------
+
 
 def load_data(url: str, work: Path) -> str:
     """The generated sample, or the test world when the generator is unavailable."""
@@ -68,8 +81,10 @@ def load_data(url: str, work: Path) -> str:
     except Exception as exc:  # any failure of the generator: fall back, say so
         log(f"sample failed ({exc!r}); using the test world")
         with psycopg.connect(url) as conn:
-            conn.execute("TRUNCATE partnerships, practice_bases, mentors, needs, enterprises,"
-                         " programmes, schools, parks, bureaus RESTART IDENTITY CASCADE")
+            conn.execute(
+                "TRUNCATE partnerships, practice_bases, mentors, needs, enterprises,"
+                " programmes, schools, parks, bureaus RESTART IDENTITY CASCADE"
+            )
         from tests.service.recommendations.world import build
 
         build(url)
@@ -86,35 +101,57 @@ def _one(conn: psycopg.Connection[Any], query: str, params: Any = None) -> dict[
 def pick(url: str) -> dict[str, Any]:
     """The demo's cast: a city with schools, a school there, an enterprise with needs."""
     with psycopg.connect(url, row_factory=dict_row) as c:
-        city = _one(c, """
+        city = _one(
+            c,
+            """
             SELECT rc.code, rc.name, count(*) AS n FROM schools s
             JOIN regions g ON g.id = s.region_id
             JOIN regions rc ON g.path = rc.path OR g.path LIKE rc.path || '.%%'
-            WHERE rc.level = 'city' GROUP BY rc.code, rc.name ORDER BY n DESC, rc.code LIMIT 1""")
-        school = _one(c, """
+            WHERE rc.level = 'city' GROUP BY rc.code, rc.name ORDER BY n DESC, rc.code LIMIT 1""",
+        )
+        school = _one(
+            c,
+            """
             SELECT s.id, s.name FROM schools s JOIN regions g ON g.id = s.region_id
             JOIN regions rc ON rc.code = %s
             WHERE (g.path = rc.path OR g.path LIKE rc.path || '.%%')
               AND EXISTS (SELECT 1 FROM programmes p WHERE p.school_id = s.id)
             ORDER BY (SELECT count(*) FROM programmes p WHERE p.school_id = s.id) DESC, s.id
-            LIMIT 1""", (city["code"],))
-        hub = _one(c, """
+            LIMIT 1""",
+            (city["code"],),
+        )
+        hub = _one(
+            c,
+            """
             SELECT t, i, count(DISTINCT o) AS kinds, count(*) AS n FROM (
                 SELECT a_type AS t, a_id AS i, b_type AS o FROM partnerships
                 WHERE status = 'active'
                 UNION ALL SELECT b_type, b_id, a_type FROM partnerships
                 WHERE status = 'active') x
-            WHERE t = 'school' GROUP BY t, i ORDER BY kinds DESC, n DESC, i LIMIT 1""")
-        enterprise = _one(c, """
+            WHERE t = 'school' GROUP BY t, i ORDER BY kinds DESC, n DESC, i LIMIT 1""",
+        )
+        enterprise = _one(
+            c,
+            """
             SELECT e.id, e.name FROM enterprises e JOIN needs n ON n.enterprise_id = e.id
-            WHERE n.status = 'open' GROUP BY e.id, e.name ORDER BY count(*) DESC, e.id LIMIT 1""")
-        programme = _one(c, """
+            WHERE n.status = 'open' GROUP BY e.id, e.name ORDER BY count(*) DESC, e.id LIMIT 1""",
+        )
+        programme = _one(
+            c,
+            """
             SELECT p.id FROM programmes p JOIN schools s ON s.id = p.school_id
             JOIN regions g ON g.id = s.region_id JOIN regions rc ON rc.code = %s
             WHERE (g.path = rc.path OR g.path LIKE rc.path || '.%%') AND s.id <> %s
-            ORDER BY p.capacity DESC, p.id LIMIT 1""", (city["code"], school["id"]))
-    return {"city": city, "school": school, "hub": hub, "enterprise": enterprise,
-            "programme": programme}
+            ORDER BY p.capacity DESC, p.id LIMIT 1""",
+            (city["code"], school["id"]),
+        )
+    return {
+        "city": city,
+        "school": school,
+        "hub": hub,
+        "enterprise": enterprise,
+        "programme": programme,
+    }
 
 
 def make_users(url: str, cast: dict[str, Any]) -> dict[str, str]:
@@ -123,12 +160,16 @@ def make_users(url: str, cast: dict[str, Any]) -> dict[str, str]:
     digest = hash_password(PASSWORD)
     users = {  # username → (role, display name, region code, school, enterprise)
         "admin": ("province_admin", "省教育厅 管理员", None, None, None),
-        "reviewer": ("reviewer", f"{cast['city']['name']}审核员", cast["city"]["code"], None,
-                     None),
+        "reviewer": ("reviewer", f"{cast['city']['name']}审核员", cast["city"]["code"], None, None),
         "bureau": ("bureau", f"{cast['city']['name']}教育局", cast["city"]["code"], None, None),
         "school": ("school", cast["school"]["name"], None, cast["school"]["id"], None),
-        "enterprise": ("enterprise", cast["enterprise"]["name"], None, None,
-                       cast["enterprise"]["id"]),
+        "enterprise": (
+            "enterprise",
+            cast["enterprise"]["name"],
+            None,
+            None,
+            cast["enterprise"]["id"],
+        ),
     }
     with psycopg.connect(url, row_factory=dict_row) as c:
         for name, (role, display, region, school, ent) in users.items():
@@ -137,37 +178,50 @@ def make_users(url: str, cast: dict[str, Any]) -> dict[str, str]:
                                       school_id, enterprise_id)
                    VALUES (%s, %s, %s, %s, (SELECT id FROM regions WHERE code = %s), %s, %s)
                    ON CONFLICT (username) DO NOTHING""",
-                (name, display, digest, role, region, school, ent))
+                (name, display, digest, role, region, school, ent),
+            )
     return {name: role for name, (role, *_rest) in users.items()}
 
 
 def seed_reviews(base: str, cast: dict[str, Any]) -> None:
     """Through the JSON API, as a bureau would: recommend, submit, and decide a few."""
-    with httpx.Client(base_url=base, timeout=120) as bureau, \
-            httpx.Client(base_url=base, timeout=120) as reviewer:
+    with (
+        httpx.Client(base_url=base, timeout=120) as bureau,
+        httpx.Client(base_url=base, timeout=120) as reviewer,
+    ):
         for client, user in ((bureau, "bureau"), (reviewer, "reviewer")):
             r = client.post("/v1/auth/login", json={"username": user, "password": PASSWORD})
             r.raise_for_status()
         ids: list[int] = []
-        for subject in ({"type": "school", "id": cast["school"]["id"]},
-                        {"type": "programme", "id": cast["programme"]["id"]}):
-            r = bureau.post("/v1/recommendations/partner-enterprises",
-                            json={"subject": subject, "k": 4})
+        for subject in (
+            {"type": "school", "id": cast["school"]["id"]},
+            {"type": "programme", "id": cast["programme"]["id"]},
+        ):
+            r = bureau.post(
+                "/v1/recommendations/partner-enterprises", json={"subject": subject, "k": 4}
+            )
             r.raise_for_status()
-            ids += [it["recommendation_id"] for res in r.json()["results"]
-                    for it in res["items"]][:4]
+            ids += [it["recommendation_id"] for res in r.json()["results"] for it in res["items"]][
+                :4
+            ]
         r = bureau.post("/v1/review/submit", json={"recommendation_ids": ids})
         r.raise_for_status()
         done = [x["id"] for x in r.json()["results"] if x["status"] == 200]
         log(f"submitted {len(done)} of {len(ids)} recommendations to review")
-        decisions = [("approve", ""), ("reject", "企业主营方向与该校专业群关联度不足"),
-                     ("return", "请补充企业可提供的实习岗位数量")]
+        decisions = [
+            ("approve", ""),
+            ("reject", "企业主营方向与该校专业群关联度不足"),
+            ("return", "请补充企业可提供的实习岗位数量"),
+        ]
         for rec_id, (decision, reason) in zip(done[-3:], decisions, strict=False):
-            reviewer.post(f"/v1/review/items/{rec_id}/decisions",
-                          json={"decision": decision, "reason": reason}).raise_for_status()
+            reviewer.post(
+                f"/v1/review/items/{rec_id}/decisions",
+                json={"decision": decision, "reason": reason},
+            ).raise_for_status()
 
 
 # ---- server ------------------------------------------------------------------------------------
+
 
 @contextmanager
 def serve(url: str, var_dir: Path, encoder: str | None) -> Iterator[str]:
@@ -180,8 +234,9 @@ def serve(url: str, var_dir: Path, encoder: str | None) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 600
@@ -217,8 +272,9 @@ def shots(cast: dict[str, Any]) -> list[Shot]:
 
     def upload(page: Any) -> None:
         page.select_option("select[name=kind]", "schools")
-        page.set_input_files("input[type=file]", {"name": "学校名单.csv", "mimeType": "text/csv",
-                                                  "buffer": BAD_CSV})
+        page.set_input_files(
+            "input[type=file]", {"name": "学校名单.csv", "mimeType": "text/csv", "buffer": BAD_CSV}
+        )
         page.click("#upload")
         page.wait_for_selector("#report")
 
@@ -249,12 +305,12 @@ def photograph(base: str, out: Path, cast: dict[str, Any]) -> list[Path]:
         contexts: dict[str | None, Any] = {}
         for name, user, path, action in shots(cast):
             if user not in contexts:
-                ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN",
-                                          device_scale_factor=1)
+                ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", device_scale_factor=1)
                 ctx.set_default_timeout(120_000)
                 if user:
-                    r = ctx.request.post(f"{base}/v1/auth/login",
-                                         data={"username": user, "password": PASSWORD})
+                    r = ctx.request.post(
+                        f"{base}/v1/auth/login", data={"username": user, "password": PASSWORD}
+                    )
                     assert r.ok, r.text()
                 contexts[user] = ctx
             page = contexts[user].new_page()
@@ -266,8 +322,11 @@ def photograph(base: str, out: Path, cast: dict[str, Any]) -> list[Path]:
             page.screenshot(path=str(target), full_page=True)
             height = 2600
             while target.stat().st_size > MAX_BYTES and height >= 900:  # keep a long page's top
-                page.screenshot(path=str(target), full_page=True,
-                                clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+                page.screenshot(
+                    path=str(target),
+                    full_page=True,
+                    clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height},
+                )
                 height -= 300
             written.append(target)
             log(f"{target} ({target.stat().st_size // 1024} KB)")
@@ -280,8 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--encoder", default=None,
-                        help="encoder name (default: the product's default encoder)")
+    parser.add_argument(
+        "--encoder", default=None, help="encoder name (default: the product's default encoder)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     from service.embedded_pg import ensure_server, stop_server

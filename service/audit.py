@@ -22,7 +22,10 @@ def record(
         """INSERT INTO audit_log (actor_id, action, entity_type, entity_id, before, after)
            VALUES (%s, %s, %s, %s, %s, %s)""",
         (
-            actor_id, action, entity_type, entity_id,
+            actor_id,
+            action,
+            entity_type,
+            entity_id,
             Jsonb(before, dumps=_dumps) if before is not None else None,
             Jsonb(after, dumps=_dumps) if after is not None else None,
         ),

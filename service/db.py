@@ -70,8 +70,10 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     # One migrator at a time (tests and the server may start together).
     conn.execute("SELECT pg_advisory_lock(727100)")
     try:
-        done = {r[0] if isinstance(r, tuple) else r["name"]: r for r in
-                conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()}
+        done = {
+            r[0] if isinstance(r, tuple) else r["name"]: r
+            for r in conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()
+        }
         applied: list[str] = []
         for path in migration_files():
             sql = path.read_text(encoding="utf-8")

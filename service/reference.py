@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -12,7 +13,7 @@ from service.config import REPO_ROOT
 REGIONS_CSV = REPO_ROOT / "data" / "reference" / "regions.csv"
 
 
-def load_regions(conn: psycopg.Connection, path: Path = REGIONS_CSV) -> int:
+def load_regions(conn: psycopg.Connection[Any], path: Path = REGIONS_CSV) -> int:
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     by_code = {r["code"]: r for r in rows}
@@ -33,8 +34,11 @@ def load_regions(conn: psycopg.Connection, path: Path = REGIONS_CSV) -> int:
                    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lat = EXCLUDED.lat,
                        lon = EXCLUDED.lon""",
                 {
-                    "code": r["code"], "name": r["name"], "level": r["level"],
-                    "parent": r["parent_code"] or None, "path": path_of(r["code"]),
+                    "code": r["code"],
+                    "name": r["name"],
+                    "level": r["level"],
+                    "parent": r["parent_code"] or None,
+                    "path": path_of(r["code"]),
                     "lat": float(r["lat"]) if r["lat"] else None,
                     "lon": float(r["lon"]) if r["lon"] else None,
                 },
@@ -43,7 +47,7 @@ def load_regions(conn: psycopg.Connection, path: Path = REGIONS_CSV) -> int:
     return len(rows)
 
 
-def setup_database(conn: psycopg.Connection) -> list[str]:
+def setup_database(conn: psycopg.Connection[Any]) -> list[str]:
     """Migrate and load reference data: what every entry point runs before using the db."""
     from service.db import migrate
 

@@ -75,7 +75,8 @@ def _where(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def as_invalid_input(exc: RequestValidationError) -> InvalidInput:
-    errors = [{"row": None, "column": _where(e.get("loc", ())), "reason": reason(e)}
-              for e in exc.errors()]
+    errors = [
+        {"row": None, "column": _where(e.get("loc", ())), "reason": reason(e)} for e in exc.errors()
+    ]
     summary = "；".join(f"{e['column']}：{e['reason']}" for e in errors[:5])
     return InvalidInput(f"请求有误：{summary}", errors=errors)

@@ -19,9 +19,22 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 # Catalogue tables emptied between API tests (reference data such as regions stays).
 TABLES = [
-    "audit_log", "reviews", "recommendations", "recommendation_runs", "sessions", "api_tokens",
-    "users", "partnerships", "practice_bases", "mentors", "needs", "enterprises", "programmes",
-    "schools", "parks", "bureaus",
+    "audit_log",
+    "reviews",
+    "recommendations",
+    "recommendation_runs",
+    "sessions",
+    "api_tokens",
+    "users",
+    "partnerships",
+    "practice_bases",
+    "mentors",
+    "needs",
+    "enterprises",
+    "programmes",
+    "schools",
+    "parks",
+    "bureaus",
 ]
 
 

@@ -21,8 +21,13 @@ Problems = list[dict[str, Any]]
 Check = Callable[[psycopg.Connection, dict[str, Any], "repo.Row | None", Problems], dict[str, Any]]
 
 PARTY_LABELS = {
-    "bureau": "教育行政部门", "park": "产业园区", "school": "学校", "programme": "专业",
-    "enterprise": "企业", "mentor": "导师", "practice_base": "实践基地",
+    "bureau": "教育行政部门",
+    "park": "产业园区",
+    "school": "学校",
+    "programme": "专业",
+    "enterprise": "企业",
+    "mentor": "导师",
+    "practice_base": "实践基地",
 }
 
 
@@ -62,8 +67,9 @@ def programme(
                 values[column] = official[index]
     level = values.get("level", before["level"] if before else None)
     if official and ("major_code" in values or "level" in values) and level != official[1]:
-        problems.append(problem(
-            "level", f"专业代码 {major} 属于{official[1]}专业目录，与层次「{level}」不符"))
+        problems.append(
+            problem("level", f"专业代码 {major} 属于{official[1]}专业目录，与层次「{level}」不符")
+        )
     return values
 
 
@@ -73,8 +79,11 @@ def mentor(
     row = _merged(values, before)
     owners = [c for c in ("school_id", "enterprise_id") if row.get(c) is not None]
     if len(owners) != 1:
-        problems.append(problem(
-            "school_id", "导师须隶属于一所学校或一家企业（school_id 与 enterprise_id 恰填其一）"))
+        problems.append(
+            problem(
+                "school_id", "导师须隶属于一所学校或一家企业（school_id 与 enterprise_id 恰填其一）"
+            )
+        )
     elif row["kind"] == "industry_professor" and row.get("enterprise_id") is None:
         problems.append(problem("kind", "产业教授须隶属于企业（请填写 enterprise_id）"))
     return values
@@ -86,9 +95,13 @@ def practice_base(
     row = _merged(values, before)
     hosts = [c for c in ("host_enterprise_id", "host_school_id") if row.get(c) is not None]
     if len(hosts) != 1:
-        problems.append(problem(
-            "host_enterprise_id",
-            "实践基地须由一家企业或一所学校承办（host_enterprise_id 与 host_school_id 恰填其一）"))
+        problems.append(
+            problem(
+                "host_enterprise_id",
+                "实践基地须由一家企业或一所学校承办"
+                "（host_enterprise_id 与 host_school_id 恰填其一）",
+            )
+        )
     return values
 
 

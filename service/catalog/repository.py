@@ -164,9 +164,9 @@ def partnerships_of(conn: psycopg.Connection, parties: list[tuple[str, list[int]
     for ptype, ids in parties:
         if not ids:
             continue
-        conds.append(sql.SQL(
-            "(a_type = %s AND a_id = ANY(%s)) OR (b_type = %s AND b_id = ANY(%s))"
-        ))
+        conds.append(
+            sql.SQL("(a_type = %s AND a_id = ANY(%s)) OR (b_type = %s AND b_id = ANY(%s))")
+        )
         params += [ptype, ids, ptype, ids]
     if not conds:
         return []

@@ -40,15 +40,26 @@ def _shown(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     return catalog.present(row, contacts=catalog.can_see_contacts(request))
 
 
-def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True,
-                roles: tuple[str, ...] | None = None) -> None:
+def read_routes(
+    router: APIRouter,
+    entity: Entity,
+    *,
+    with_get: bool = True,
+    roles: tuple[str, ...] | None = None,
+) -> None:
     filters, out = entity.filters, entity.out
     guard = [Depends(require_roles(*roles))] if roles else None
 
     # exclude_unset: hidden contact fields are left out of the answer, not sent as null.
-    @router.get(f"/{entity.path}", response_model=Page[out],  # type: ignore[valid-type]
-                response_model_exclude_unset=True, name=f"list_{entity.entity_type}",
-                summary=f"{entity.label}列表", responses=RESPONSES, dependencies=guard)
+    @router.get(
+        f"/{entity.path}",
+        response_model=Page[out],  # type: ignore[valid-type]
+        response_model_exclude_unset=True,
+        name=f"list_{entity.entity_type}",
+        summary=f"{entity.label}列表",
+        responses=RESPONSES,
+        dependencies=guard,
+    )
     def list_rows(request: Request, conn: Conn, params: Annotated[filters, Query()]) -> Any:  # type: ignore[valid-type]
         page = catalog.list_page(conn, entity, params)
         page["items"] = [_shown(request, r) for r in page["items"]]
@@ -57,9 +68,14 @@ def read_routes(router: APIRouter, entity: Entity, *, with_get: bool = True,
     if not with_get:
         return
 
-    @router.get(f"/{entity.path}/{{row_id}}", response_model=out,
-                response_model_exclude_unset=True, name=f"get_{entity.entity_type}",
-                summary=f"{entity.label}详情", responses=RESPONSES)
+    @router.get(
+        f"/{entity.path}/{{row_id}}",
+        response_model=out,
+        response_model_exclude_unset=True,
+        name=f"get_{entity.entity_type}",
+        summary=f"{entity.label}详情",
+        responses=RESPONSES,
+    )
     def get_row(request: Request, conn: Conn, row_id: RowId) -> Any:
         return _shown(request, catalog.get(conn, entity, row_id))
 
@@ -69,26 +85,45 @@ def write_routes(router: APIRouter, entity: Entity) -> None:
     assert create is not None and update is not None
     writer = [Depends(require_roles(*WRITER_ROLES))]
 
-    @router.post(f"/{entity.path}", response_model=out, status_code=201,
-                 response_model_exclude_unset=True, name=f"create_{entity.entity_type}",
-                 summary=f"新建{entity.label}", responses=RESPONSES, dependencies=writer)
+    @router.post(
+        f"/{entity.path}",
+        response_model=out,
+        status_code=201,
+        response_model_exclude_unset=True,
+        name=f"create_{entity.entity_type}",
+        summary=f"新建{entity.label}",
+        responses=RESPONSES,
+        dependencies=writer,
+    )
     def create_row(request: Request, conn: Conn, body: create) -> Any:  # type: ignore[valid-type]
         row = catalog.create(conn, entity, body, actor=catalog.actor_id(request))
         return _shown(request, row)
 
-    @router.patch(f"/{entity.path}/{{row_id}}", response_model=out,
-                  response_model_exclude_unset=True, name=f"update_{entity.entity_type}",
-                  summary=f"修改{entity.label}（只改给出的字段）", responses=RESPONSES,
-                  dependencies=writer)
+    @router.patch(
+        f"/{entity.path}/{{row_id}}",
+        response_model=out,
+        response_model_exclude_unset=True,
+        name=f"update_{entity.entity_type}",
+        summary=f"修改{entity.label}（只改给出的字段）",
+        responses=RESPONSES,
+        dependencies=writer,
+    )
     def update_row(request: Request, conn: Conn, row_id: RowId, body: update) -> Any:  # type: ignore[valid-type]
         row = catalog.update(conn, entity, row_id, body, actor=catalog.actor_id(request))
         return _shown(request, row)
 
-    @router.delete(f"/{entity.path}/{{row_id}}", status_code=204,
-                   name=f"delete_{entity.entity_type}", summary=f"删除{entity.label}",
-                   responses=RESPONSES, dependencies=writer)
+    @router.delete(
+        f"/{entity.path}/{{row_id}}",
+        status_code=204,
+        name=f"delete_{entity.entity_type}",
+        summary=f"删除{entity.label}",
+        responses=RESPONSES,
+        dependencies=writer,
+    )
     def delete_row(
-        request: Request, conn: Conn, row_id: RowId,
+        request: Request,
+        conn: Conn,
+        row_id: RowId,
         force: Annotated[bool, Query(description="一并删除（或解除）其下属记录")] = False,
     ) -> Response:
         catalog.delete(conn, entity, row_id, force=force, actor=catalog.actor_id(request))

@@ -70,7 +70,8 @@ Count = Annotated[int, Field(ge=0, le=INT4_MAX)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["410102"])]
 # GB/T 4754-2017: a section letter, or a 2–4 digit division / group / class code.
 IndustryCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^([A-T]|[0-9]{2,4})$"),
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^([A-T]|[0-9]{2,4})$"),
     Field(examples=["3911"]),
 ]
 IndustryPrefix = Annotated[
@@ -83,7 +84,8 @@ Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_clean)
 ]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$"),
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$"),
     AfterValidator(_clean),
 ]
 
@@ -150,9 +152,12 @@ class ListParams(BaseModel):
     )
     with_total: bool = Field(True, description="是否计算总数（大表上可关闭以省时）")
     after_id: int | None = Field(
-        None, ge=0, le=INT4_MAX,
+        None,
+        ge=0,
+        le=INT4_MAX,
         description="键集分页：只返回编号大于此值的行（sort=-id 时为小于），仅在按 id 排序时可用；"
-                    "取上一页最后一行的 id，深翻页时比 offset 快")
+        "取上一页最后一行的 id，深翻页时比 offset 快",
+    )
 
 
 class RegionFilters(ListParams):
@@ -342,8 +347,7 @@ class ParkOut(Stamped, Regional):
 
 
 class SchoolCreate(Input):
-    code: SchoolCode = Field(
-        description="教育部院校代码", examples=["4141010459"])
+    code: SchoolCode = Field(description="教育部院校代码", examples=["4141010459"])
     name: Name
     kind: SchoolKind
     region: RegionCode
@@ -400,7 +404,8 @@ class ProgrammeOut(Stamped):
 
 class EnterpriseCreate(Input):
     credit_code: CreditCode = Field(
-        description="统一社会信用代码（18位）", examples=["91440300708461136T"])
+        description="统一社会信用代码（18位）", examples=["91440300708461136T"]
+    )
     name: Name
     industry_codes: list[IndustryCode] = Field(default_factory=list, max_length=50)
     region: RegionCode

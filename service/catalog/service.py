@@ -68,8 +68,9 @@ def parse_sort(entity: Entity, text: str | None) -> list[repo.SortKey]:
         if all(k.name != name for k in keys):
             keys.append(repo.SortKey(name, descending))
     if len(keys) > MAX_SORT_KEYS:
-        raise InvalidInput(f"排序字段最多 {MAX_SORT_KEYS} 个",
-                           errors=[problem("sort", "排序字段过多")])
+        raise InvalidInput(
+            f"排序字段最多 {MAX_SORT_KEYS} 个", errors=[problem("sort", "排序字段过多")]
+        )
     if all(k.name != "id" for k in keys):
         keys.append(repo.SortKey("id", False))  # a total order, so pages never overlap
     return keys
@@ -84,14 +85,26 @@ def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> d
     if "industry" in filters:
         filters["industry"] = industry_codes_under(filters["industry"])
     if params.after_id is not None and [k.name for k in sort] != ["id"]:
-        raise InvalidInput("after_id 仅可与按 id 排序（sort=id 或 sort=-id）同用",
-                           errors=[problem("after_id", "请改用 offset，或按 id 排序")])
+        raise InvalidInput(
+            "after_id 仅可与按 id 排序（sort=id 或 sort=-id）同用",
+            errors=[problem("after_id", "请改用 offset，或按 id 排序")],
+        )
     result = repo.list_rows(
-        conn, entity.spec, filters=filters, sort=sort, limit=params.limit, offset=params.offset,
-        with_total=params.with_total, after_id=params.after_id,
+        conn,
+        entity.spec,
+        filters=filters,
+        sort=sort,
+        limit=params.limit,
+        offset=params.offset,
+        with_total=params.with_total,
+        after_id=params.after_id,
     )
-    return {"items": result.rows, "total": result.total, "limit": params.limit,
-            "offset": params.offset}
+    return {
+        "items": result.rows,
+        "total": result.total,
+        "limit": params.limit,
+        "offset": params.offset,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -133,8 +146,9 @@ def get(conn: psycopg.Connection, entity: Entity, row_id: int, *, lock: bool = F
 def _region(conn: psycopg.Connection, code: str, column: str) -> repo.Row:
     region = repo.region_by_code(conn, code)
     if region is None:
-        raise InvalidInput(f"行政区划代码 {code} 不存在",
-                           errors=[problem(column, f"未知的行政区划代码 {code}")])
+        raise InvalidInput(
+            f"行政区划代码 {code} 不存在", errors=[problem(column, f"未知的行政区划代码 {code}")]
+        )
     return region
 
 
@@ -162,8 +176,9 @@ def _prepare(
         if value is not None and not repo.exists(conn, fk.table, value):
             problems.append(problem(fk.column, f"{fk.label} {value} 不存在"))
     if problems:
-        raise InvalidInput(f"{entity.label}数据有误：" + "；".join(p["reason"] for p in problems),
-                           errors=problems)
+        raise InvalidInput(
+            f"{entity.label}数据有误：" + "；".join(p["reason"] for p in problems), errors=problems
+        )
     unknown = set(values) - set(entity.spec.writable)
     assert not unknown, f"{entity.entity_type}: not writable {unknown}"  # a schema/spec mismatch
     return values
@@ -184,8 +199,14 @@ def create(
     except psycopg.errors.UniqueViolation as exc:
         raise _unique_conflict(entity, exc) from None
     row = get(conn, entity, row_id)
-    audit.record(conn, actor_id=actor, action="create", entity_type=entity.entity_type,
-                 entity_id=row_id, after=row)
+    audit.record(
+        conn,
+        actor_id=actor,
+        action="create",
+        entity_type=entity.entity_type,
+        entity_id=row_id,
+        after=row,
+    )
     return row
 
 
@@ -194,8 +215,9 @@ def update(
 ) -> repo.Row:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise InvalidInput("请求体中没有要修改的字段",
-                           errors=[problem("body", "至少提供一个要修改的字段")])
+        raise InvalidInput(
+            "请求体中没有要修改的字段", errors=[problem("body", "至少提供一个要修改的字段")]
+        )
     before = get(conn, entity, row_id, lock=True)
     values = _prepare(conn, entity, changes, before)
     try:
@@ -203,8 +225,15 @@ def update(
     except psycopg.errors.UniqueViolation as exc:
         raise _unique_conflict(entity, exc) from None
     after = get(conn, entity, row_id)
-    audit.record(conn, actor_id=actor, action="update", entity_type=entity.entity_type,
-                 entity_id=row_id, before=before, after=after)
+    audit.record(
+        conn,
+        actor_id=actor,
+        action="update",
+        entity_type=entity.entity_type,
+        entity_id=row_id,
+        before=before,
+        after=after,
+    )
     return after
 
 
@@ -231,16 +260,26 @@ def delete(
     if links:
         shown = "、".join(
             f"{r['id']}（{PARTY_LABELS[r['a_type']]}{r['a_id']}–{PARTY_LABELS[r['b_type']]}"
-            f"{r['b_id']}）" for r in links[:5])
-        raise Conflict(f"{entity.label} {row_id} 或其下属记录仍有合作关系：{shown}；"
-                       "请先删除这些合作关系")
+            f"{r['b_id']}）"
+            for r in links[:5]
+        )
+        raise Conflict(
+            f"{entity.label} {row_id} 或其下属记录仍有合作关系：{shown}；请先删除这些合作关系"
+        )
     if attached and not force:
-        raise Conflict(f"{entity.label} {row_id} 仍关联 {'、'.join(attached)}；"
-                       "确认一并处理请加参数 force=true")
+        raise Conflict(
+            f"{entity.label} {row_id} 仍关联 {'、'.join(attached)}；确认一并处理请加参数 force=true"
+        )
     try:
         repo.delete_row(conn, entity.spec, row_id)
     except psycopg.errors.ForeignKeyViolation:
         raise Conflict(f"{entity.label} {row_id} 仍被其他记录引用，不能删除") from None
-    audit.record(conn, actor_id=actor, action="delete", entity_type=entity.entity_type,
-                 entity_id=row_id, before=before)
+    audit.record(
+        conn,
+        actor_id=actor,
+        action="delete",
+        entity_type=entity.entity_type,
+        entity_id=row_id,
+        before=before,
+    )
     return before

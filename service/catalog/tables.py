@@ -79,9 +79,7 @@ def array_has(column: str) -> FilterSQL:
 def array_overlaps(column: str) -> FilterSQL:
     """Any element is one of the given codes (`&&`: the GIN index on enterprises serves it).
     The service expands an industry prefix into the full list of codes under it."""
-    return lambda codes: (
-        sql.SQL("{} && %s::text[]").format(col(column)), [list(codes)]
-    )
+    return lambda codes: (sql.SQL("{} && %s::text[]").format(col(column)), [list(codes)])
 
 
 def in_region(column: str = "region_id") -> FilterSQL:
@@ -128,8 +126,13 @@ def sorts(*names: str, **exprs: sql.Composable) -> dict[str, sql.Composable]:
 STAMPS = ("id", "created_at", "updated_at")
 
 PARTY_TABLES: dict[str, str] = {
-    "bureau": "bureaus", "park": "parks", "school": "schools", "programme": "programmes",
-    "enterprise": "enterprises", "mentor": "mentors", "practice_base": "practice_bases",
+    "bureau": "bureaus",
+    "park": "parks",
+    "school": "schools",
+    "programme": "programmes",
+    "enterprise": "enterprises",
+    "mentor": "mentors",
+    "practice_base": "practice_bases",
 }
 
 
@@ -158,7 +161,8 @@ REGIONS = TableSpec(
     filters={
         "level": eq("level"),
         "parent": lambda path: (
-            sql.SQL("t.parent_id = (SELECT id FROM regions WHERE path = %s)"), [path]
+            sql.SQL("t.parent_id = (SELECT id FROM regions WHERE path = %s)"),
+            [path],
         ),
         "within": lambda path: (sql.SQL("t.path LIKE %s"), [f"{path}%"]),
         "q": contains("name"),
@@ -181,7 +185,8 @@ PARKS = TableSpec(
     table="parks",
     select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM parks t {REGION_JOIN}"),
     filters={
-        "region": in_region(), "industry": array_overlaps("leading_industries"),
+        "region": in_region(),
+        "industry": array_overlaps("leading_industries"),
         "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name"),
@@ -196,20 +201,32 @@ SCHOOLS = TableSpec(
     table="schools",
     select=sql.SQL(f"SELECT t.*, {REGION_COLS} FROM schools t {REGION_JOIN}"),
     filters={
-        "region": in_region(), "kind": eq("kind"), "tag": array_has("tags"),
+        "region": in_region(),
+        "kind": eq("kind"),
+        "tag": array_has("tags"),
         "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "code", "kind"),
-    writable=("code", "name", "kind", "region_id", "tags", "description", "contact_name",
-              "contact_phone"),
+    writable=(
+        "code",
+        "name",
+        "kind",
+        "region_id",
+        "tags",
+        "description",
+        "contact_name",
+        "contact_phone",
+    ),
     fks=(ForeignKey("region_id", "regions", "行政区划"),),
     dependents=(
         Dependent("programmes", "school_id", "个专业", "programme"),
         Dependent("mentors", "school_id", "位导师", "mentor"),
         Dependent("practice_bases", "host_school_id", "个实践基地", "practice_base"),
     ),
-    unique_messages={"schools_code_key": "该院校代码已存在",
-                     "schools_name_key": "同名的学校已存在"},
+    unique_messages={
+        "schools_code_key": "该院校代码已存在",
+        "schools_name_key": "同名的学校已存在",
+    },
 )
 
 PROGRAMMES = TableSpec(
@@ -220,16 +237,17 @@ PROGRAMMES = TableSpec(
         " JOIN regions r ON r.id = s.region_id"
     ),
     filters={
-        "school_id": eq("school_id"), "major_code": starts_with("major_code"),
-        "level": eq("level"), "region": via_region("school_id", "schools"),
-        "industry": array_overlaps("industries"), "q": contains("name"),
+        "school_id": eq("school_id"),
+        "major_code": starts_with("major_code"),
+        "level": eq("level"),
+        "region": via_region("school_id", "schools"),
+        "industry": array_overlaps("industries"),
+        "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "major_code", "capacity", "school_id"),
-    writable=("school_id", "major_code", "name", "level", "description", "industries",
-              "capacity"),
+    writable=("school_id", "major_code", "name", "level", "description", "industries", "capacity"),
     fks=(ForeignKey("school_id", "schools", "学校"),),
-    unique_messages={
-        "programmes_school_id_major_code_key": "该学校已开设此专业代码的专业"},
+    unique_messages={"programmes_school_id_major_code_key": "该学校已开设此专业代码的专业"},
 )
 
 ENTERPRISES = TableSpec(
@@ -239,13 +257,28 @@ ENTERPRISES = TableSpec(
         " LEFT JOIN parks p ON p.id = t.park_id"
     ),
     filters={
-        "region": in_region(), "industry": array_overlaps("industry_codes"),
-        "park_id": eq("park_id"), "size": eq("size"), "status": eq("status"),
-        "credit_code": eq("credit_code"), "q": contains("name"),
+        "region": in_region(),
+        "industry": array_overlaps("industry_codes"),
+        "park_id": eq("park_id"),
+        "size": eq("size"),
+        "status": eq("status"),
+        "credit_code": eq("credit_code"),
+        "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "credit_code", "size"),
-    writable=("credit_code", "name", "industry_codes", "region_id", "park_id", "size",
-              "group_name", "description", "contact_name", "contact_phone", "status"),
+    writable=(
+        "credit_code",
+        "name",
+        "industry_codes",
+        "region_id",
+        "park_id",
+        "size",
+        "group_name",
+        "description",
+        "contact_name",
+        "contact_phone",
+        "status",
+    ),
     fks=(ForeignKey("region_id", "regions", "行政区划"), ForeignKey("park_id", "parks", "园区")),
     dependents=(
         Dependent("needs", "enterprise_id", "条需求"),
@@ -262,8 +295,11 @@ NEEDS = TableSpec(
         " JOIN enterprises e ON e.id = t.enterprise_id"
     ),
     filters={
-        "enterprise_id": eq("enterprise_id"), "kind": eq("kind"), "status": eq("status"),
-        "region": via_region("enterprise_id", "enterprises"), "q": contains("title"),
+        "enterprise_id": eq("enterprise_id"),
+        "kind": eq("kind"),
+        "status": eq("status"),
+        "region": via_region("enterprise_id", "enterprises"),
+        "q": contains("title"),
     },
     sort_keys=sorts(*STAMPS, "title", "deadline", "headcount", "kind", "status"),
     nullable_sort=frozenset({"deadline", "headcount"}),
@@ -280,14 +316,28 @@ MENTORS = TableSpec(
         " LEFT JOIN enterprises e ON e.id = t.enterprise_id"
     ),
     filters={
-        "kind": eq("kind"), "school_id": eq("school_id"), "enterprise_id": eq("enterprise_id"),
-        "field": array_has("fields"), "q": contains("name"),
+        "kind": eq("kind"),
+        "school_id": eq("school_id"),
+        "enterprise_id": eq("enterprise_id"),
+        "field": array_has("fields"),
+        "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "capacity", "kind"),
-    writable=("name", "kind", "school_id", "enterprise_id", "title", "fields", "description",
-              "capacity", "contact_email"),
-    fks=(ForeignKey("school_id", "schools", "学校"),
-         ForeignKey("enterprise_id", "enterprises", "企业")),
+    writable=(
+        "name",
+        "kind",
+        "school_id",
+        "enterprise_id",
+        "title",
+        "fields",
+        "description",
+        "capacity",
+        "contact_email",
+    ),
+    fks=(
+        ForeignKey("school_id", "schools", "学校"),
+        ForeignKey("enterprise_id", "enterprises", "企业"),
+    ),
     unique_messages={"mentors_natural_key": "同一单位已有同名的导师"},
 )
 
@@ -300,15 +350,26 @@ PRACTICE_BASES = TableSpec(
         " LEFT JOIN schools s ON s.id = t.host_school_id"
     ),
     filters={
-        "region": in_region(), "host": _host, "field": array_has("fields"),
+        "region": in_region(),
+        "host": _host,
+        "field": array_has("fields"),
         "q": contains("name"),
     },
     sort_keys=sorts(*STAMPS, "name", "slots_per_term"),
-    writable=("name", "host_enterprise_id", "host_school_id", "region_id", "fields",
-              "description", "slots_per_term"),
-    fks=(ForeignKey("region_id", "regions", "行政区划"),
-         ForeignKey("host_enterprise_id", "enterprises", "企业"),
-         ForeignKey("host_school_id", "schools", "学校")),
+    writable=(
+        "name",
+        "host_enterprise_id",
+        "host_school_id",
+        "region_id",
+        "fields",
+        "description",
+        "slots_per_term",
+    ),
+    fks=(
+        ForeignKey("region_id", "regions", "行政区划"),
+        ForeignKey("host_enterprise_id", "enterprises", "企业"),
+        ForeignKey("host_school_id", "schools", "学校"),
+    ),
     unique_messages={"practice_bases_name_key": "同名的实践基地已存在"},
 )
 
@@ -318,22 +379,27 @@ PARTNERSHIPS = TableSpec(
         _party_name("a"), _party_name("b")
     ),
     filters={
-        "party": _party, "party_type": _party_type, "status": eq("status"), "kind": eq("kind"),
+        "party": _party,
+        "party_type": _party_type,
+        "status": eq("status"),
+        "kind": eq("kind"),
     },
     sort_keys=sorts(*STAMPS, "since", "kind", "status"),
-    writable=("a_type", "a_id", "b_type", "b_id", "kind", "status", "since", "source",
-              "progress"),
+    writable=("a_type", "a_id", "b_type", "b_id", "kind", "status", "since", "source", "progress"),
     # reviews.partnership_id has no ON DELETE: an approved pairing's record must stay.
     dependents=(Dependent("reviews", "partnership_id", "条审核记录", blocking=True),),
     unique_messages={
-        "partnerships_one_active_pair": "这两方之间已有进行中的合作关系，不能重复建立"},
+        "partnerships_one_active_pair": "这两方之间已有进行中的合作关系，不能重复建立"
+    },
 )
 
 AUDIT_LOG = TableSpec(
     table="audit_log",
     select=sql.SQL("SELECT t.* FROM audit_log t"),
     filters={
-        "entity_type": eq("entity_type"), "entity_id": eq("entity_id"), "action": eq("action"),
+        "entity_type": eq("entity_type"),
+        "entity_id": eq("entity_id"),
+        "action": eq("action"),
         "actor_id": eq("actor_id"),
     },
     sort_keys=sorts("id", "at"),

@@ -26,34 +26,69 @@ from service.ingest.values import (
     parse_text,
 )
 
-SIZES = enum_labels({"大型": ("大", "large"), "中型": ("中", "medium"), "小型": ("小", "small"),
-                     "微型": ("微", "micro")})
-SCHOOL_KINDS = enum_labels({
-    "双一流": ("双一流建设高校", "一流大学建设高校", "一流学科建设高校"),
-    "本科": ("普通本科", "本科院校", "undergraduate"),
-    "职教本科": ("职业本科", "本科层次职业学校", "职业技术大学"),
-    "高职专科": ("专科", "高职", "高职高专", "高职(专科)", "高等职业学校"),
-    "中职": ("中等职业学校", "中专", "技工学校", "职业高中"),
-    "中学": ("普通中学", "高中", "初中", "普通高中"),
-})
-LEVELS = enum_labels({"本科": ("普通本科",), "职教本科": ("职业本科",),
-                      "高职专科": ("专科", "高职", "高职(专科)"), "中职": ("中专", "中等职业教育")})
-NEED_KINDS = enum_labels({
-    "talent": ("人才", "人才需求", "招聘", "用工", "人才引进"),
-    "technology": ("技术", "技术需求", "技术攻关", "研发", "技术合作"),
-    "training": ("培训", "员工培训", "职工培训", "培训需求"),
-    "practice_base": ("实践基地", "实习基地", "实训基地", "实习实训", "基地"),
-    "mentor": ("导师", "导师需求"),
-})
-NEED_STATUS = enum_labels({"open": ("开放", "待对接", "未对接", "进行中"),
-                           "matched": ("已对接", "已匹配", "已结对"),
-                           "closed": ("已关闭", "关闭", "已完成", "结束")})
-MENTOR_KINDS = enum_labels({"academic": ("学术导师", "学业导师"), "research": ("科研导师",),
-                            "industry_professor": ("产业教授", "产业导师", "企业导师")})
-ENTERPRISE_STATUS = enum_labels({"active": ("在营", "存续", "正常", "开业"),
-                                 "inactive": ("注销", "吊销", "停业", "歇业", "迁出")})
-PARTY_TYPES = enum_labels({"bureau": ("教育行政部门", "教育局"), "park": ("产业园区", "园区"),
-                           "school": ("学校", "高校", "院校"), "enterprise": ("企业", "公司")})
+SIZES = enum_labels(
+    {
+        "大型": ("大", "large"),
+        "中型": ("中", "medium"),
+        "小型": ("小", "small"),
+        "微型": ("微", "micro"),
+    }
+)
+SCHOOL_KINDS = enum_labels(
+    {
+        "双一流": ("双一流建设高校", "一流大学建设高校", "一流学科建设高校"),
+        "本科": ("普通本科", "本科院校", "undergraduate"),
+        "职教本科": ("职业本科", "本科层次职业学校", "职业技术大学"),
+        "高职专科": ("专科", "高职", "高职高专", "高职(专科)", "高等职业学校"),
+        "中职": ("中等职业学校", "中专", "技工学校", "职业高中"),
+        "中学": ("普通中学", "高中", "初中", "普通高中"),
+    }
+)
+LEVELS = enum_labels(
+    {
+        "本科": ("普通本科",),
+        "职教本科": ("职业本科",),
+        "高职专科": ("专科", "高职", "高职(专科)"),
+        "中职": ("中专", "中等职业教育"),
+    }
+)
+NEED_KINDS = enum_labels(
+    {
+        "talent": ("人才", "人才需求", "招聘", "用工", "人才引进"),
+        "technology": ("技术", "技术需求", "技术攻关", "研发", "技术合作"),
+        "training": ("培训", "员工培训", "职工培训", "培训需求"),
+        "practice_base": ("实践基地", "实习基地", "实训基地", "实习实训", "基地"),
+        "mentor": ("导师", "导师需求"),
+    }
+)
+NEED_STATUS = enum_labels(
+    {
+        "open": ("开放", "待对接", "未对接", "进行中"),
+        "matched": ("已对接", "已匹配", "已结对"),
+        "closed": ("已关闭", "关闭", "已完成", "结束"),
+    }
+)
+MENTOR_KINDS = enum_labels(
+    {
+        "academic": ("学术导师", "学业导师"),
+        "research": ("科研导师",),
+        "industry_professor": ("产业教授", "产业导师", "企业导师"),
+    }
+)
+ENTERPRISE_STATUS = enum_labels(
+    {
+        "active": ("在营", "存续", "正常", "开业"),
+        "inactive": ("注销", "吊销", "停业", "歇业", "迁出"),
+    }
+)
+PARTY_TYPES = enum_labels(
+    {
+        "bureau": ("教育行政部门", "教育局"),
+        "park": ("产业园区", "园区"),
+        "school": ("学校", "高校", "院校"),
+        "enterprise": ("企业", "公司"),
+    }
+)
 _SCHOOL_CODE = re.compile(r"^[0-9A-Z]{4,12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -99,10 +134,16 @@ CONTACTS = {"contact_name": (name_text, None), "contact_phone": (name_text, None
 ENTERPRISE_COLUMNS = (
     C("credit_code", ("统一社会信用代码", "信用代码", "社会信用代码", "企业信用代码"), True),
     C("name", ("企业名称", "名称", "单位名称", "企业"), True),
-    C("industry_codes", ("行业代码", "所属行业", "行业", "国民经济行业代码"),
-      aliases=("industries",)),
-    C("region", ("所在地区", "地区", "区划代码", "所在地", "行政区划", "注册地"),
-      aliases=("region_id", "region_code")),
+    C(
+        "industry_codes",
+        ("行业代码", "所属行业", "行业", "国民经济行业代码"),
+        aliases=("industries",),
+    ),
+    C(
+        "region",
+        ("所在地区", "地区", "区划代码", "所在地", "行政区划", "注册地"),
+        aliases=("region_id", "region_code"),
+    ),
     C("park", ("所属园区", "产业园区", "园区"), aliases=("park_id", "park_name")),
     C("size", ("企业规模", "规模")),
     C("group_name", ("所属集团", "上级单位", "集团", "母公司")),
@@ -125,26 +166,46 @@ def build_enterprise(r: Row) -> None:
     if r.has("park"):
         park = r.ref("park", r.ctx.lookups.park)
         rec["park_id"] = park.id if park else None
-    _optional(r, rec, {
-        "industry_codes": (parse_industry_codes, []),
-        "size": (partial(parse_enum, labels=SIZES), "中型"),
-        "group_name": (name_text, None),
-        "description": (parse_text, ""),
-        **CONTACTS,
-        "status": (partial(parse_enum, labels=ENTERPRISE_STATUS), "active"),
-    })
+    _optional(
+        r,
+        rec,
+        {
+            "industry_codes": (parse_industry_codes, []),
+            "size": (partial(parse_enum, labels=SIZES), "中型"),
+            "group_name": (name_text, None),
+            "description": (parse_text, ""),
+            **CONTACTS,
+            "status": (partial(parse_enum, labels=ENTERPRISE_STATUS), "active"),
+        },
+    )
     if code:
         r.emit("enterprises", rec, code, code)
 
 
 ENTERPRISES = Kind(
-    "enterprises", "企业", ENTERPRISE_COLUMNS,
-    (Target("enterprises", ("{t}credit_code",), {
-        "credit_code": None, "name": None, "region_id": None, "park_id": "park",
-        "industry_codes": "industry_codes", "size": "size", "group_name": "group_name",
-        "description": "description", "contact_name": "contact_name",
-        "contact_phone": "contact_phone", "status": "status",
-    }, ("credit_code",)),),
+    "enterprises",
+    "企业",
+    ENTERPRISE_COLUMNS,
+    (
+        Target(
+            "enterprises",
+            ("{t}credit_code",),
+            {
+                "credit_code": None,
+                "name": None,
+                "region_id": None,
+                "park_id": "park",
+                "industry_codes": "industry_codes",
+                "size": "size",
+                "group_name": "group_name",
+                "description": "description",
+                "contact_name": "contact_name",
+                "contact_phone": "contact_phone",
+                "status": "status",
+            },
+            ("credit_code",),
+        ),
+    ),
     build_enterprise,
 )
 
@@ -154,8 +215,12 @@ SCHOOL_COLUMNS = (
     C("code", ("学校代码", "院校代码", "学校标识码", "学校编码", "代码"), True),
     C("name", ("学校名称", "院校名称", "学校", "名称"), True),
     C("kind", ("办学类型", "学校类型", "办学层次", "类型", "层次"), True, aliases=("level",)),
-    C("region", ("所在地区", "地区", "所在地", "所在城市", "区划代码", "城市", "行政区划"), True,
-      aliases=("region_id", "region_code", "city")),
+    C(
+        "region",
+        ("所在地区", "地区", "所在地", "所在城市", "区划代码", "城市", "行政区划"),
+        True,
+        aliases=("region_id", "region_code", "city"),
+    ),
     C("tags", ("标签", "学校标签", "特色标签")),
     C("description", ("学校简介", "简介", "描述", "办学特色")),
     C("contact_name", ("联系人",)),
@@ -180,20 +245,38 @@ def build_school(r: Row) -> None:
 
 
 SCHOOLS = Kind(
-    "schools", "学校", SCHOOL_COLUMNS,
-    (Target("schools", ("{t}code",), {
-        "code": None, "name": None, "kind": None, "region_id": None, "tags": "tags",
-        "description": "description", "contact_name": "contact_name",
-        "contact_phone": "contact_phone",
-    }, ("code",)),),
+    "schools",
+    "学校",
+    SCHOOL_COLUMNS,
+    (
+        Target(
+            "schools",
+            ("{t}code",),
+            {
+                "code": None,
+                "name": None,
+                "kind": None,
+                "region_id": None,
+                "tags": "tags",
+                "description": "description",
+                "contact_name": "contact_name",
+                "contact_phone": "contact_phone",
+            },
+            ("code",),
+        ),
+    ),
     build_school,
 )
 
 # ---------------------------------------------------------------- programmes
 
 PROGRAMME_COLUMNS = (
-    C("school", ("学校", "学校名称", "学校代码", "院校名称", "院校代码", "所属学校"), True,
-      aliases=("school_id", "school_code", "school_name")),
+    C(
+        "school",
+        ("学校", "学校名称", "学校代码", "院校名称", "院校代码", "所属学校"),
+        True,
+        aliases=("school_id", "school_code", "school_name"),
+    ),
     C("major_code", ("专业代码", "专业编码", "代码"), True),
     C("name", ("专业名称", "专业", "名称")),
     C("level", ("培养层次", "专业层次", "层次", "办学层次")),
@@ -210,23 +293,52 @@ def build_programme(r: Row) -> None:
     name = r.get("name", name_text) or (official[0] if official else None)
     level = r.get("level", partial(parse_enum, labels=LEVELS), code="enum")
     if official and level and level != official[1]:
-        r.error("level", r.raw("level")[0],
-                f"专业代码 {major} 属于{official[1]}专业目录，与层次「{level}」不符", "level")
-    rec = {"school_id": school.id if school else None, "major_code": major, "name": name,
-           "level": level or (official[1] if official else None)}
-    _optional(r, rec, {"description": (parse_text, ""), "industries": (parse_industry_codes, []),
-                       "capacity": (partial(parse_int, maximum=10_000), 3)})
+        r.error(
+            "level",
+            r.raw("level")[0],
+            f"专业代码 {major} 属于{official[1]}专业目录，与层次「{level}」不符",
+            "level",
+        )
+    rec = {
+        "school_id": school.id if school else None,
+        "major_code": major,
+        "name": name,
+        "level": level or (official[1] if official else None),
+    }
+    _optional(
+        r,
+        rec,
+        {
+            "description": (parse_text, ""),
+            "industries": (parse_industry_codes, []),
+            "capacity": (partial(parse_int, maximum=10_000), 3),
+        },
+    )
     if school and major:
         school_text = as_text(r.raw("school")[0]) or ""
         r.emit("programmes", rec, f"{school.id}|{major}", f"{school_text} {major}")
 
 
 PROGRAMMES = Kind(
-    "programmes", "专业", PROGRAMME_COLUMNS,
-    (Target("programmes", ("{t}school_id", "{t}major_code"), {
-        "school_id": None, "major_code": None, "name": None, "level": None,
-        "description": "description", "industries": "industries", "capacity": "capacity",
-    }, ("school", "major_code")),),
+    "programmes",
+    "专业",
+    PROGRAMME_COLUMNS,
+    (
+        Target(
+            "programmes",
+            ("{t}school_id", "{t}major_code"),
+            {
+                "school_id": None,
+                "major_code": None,
+                "name": None,
+                "level": None,
+                "description": "description",
+                "industries": "industries",
+                "capacity": "capacity",
+            },
+            ("school", "major_code"),
+        ),
+    ),
     build_programme,
 )
 
@@ -234,8 +346,12 @@ PROGRAMMES = Kind(
 
 PARK_COLUMNS = (
     C("name", ("园区名称", "产业园区", "产业园区名称", "名称"), True),
-    C("region", ("所在地区", "地区", "所在地", "区划代码", "行政区划"), True,
-      aliases=("region_id", "region_code")),
+    C(
+        "region",
+        ("所在地区", "地区", "所在地", "区划代码", "行政区划"),
+        True,
+        aliases=("region_id", "region_code"),
+    ),
     C("leading_industries", ("主导产业", "主导产业代码", "行业代码")),
     C("description", ("园区简介", "简介", "描述")),
 )
@@ -244,25 +360,42 @@ PARK_COLUMNS = (
 def build_park(r: Row) -> None:
     name = r.get("name", name_text, required=True)
     rec = {"name": name, "region_id": r.region("region", required=True)}
-    _optional(r, rec, {"leading_industries": (parse_industry_codes, []),
-                       "description": (parse_text, "")})
+    _optional(
+        r, rec, {"leading_industries": (parse_industry_codes, []), "description": (parse_text, "")}
+    )
     if name:
         r.emit("parks", rec, name, name)
 
 
 PARKS = Kind(
-    "parks", "产业园区", PARK_COLUMNS,
-    (Target("parks", ("{t}name",), {"name": None, "region_id": None,
-                                     "leading_industries": "leading_industries",
-                                     "description": "description"}, ("name",)),),
+    "parks",
+    "产业园区",
+    PARK_COLUMNS,
+    (
+        Target(
+            "parks",
+            ("{t}name",),
+            {
+                "name": None,
+                "region_id": None,
+                "leading_industries": "leading_industries",
+                "description": "description",
+            },
+            ("name",),
+        ),
+    ),
     build_park,
 )
 
 # ---------------------------------------------------------------- needs
 
 NEED_COLUMNS = (
-    C("enterprise", ("企业", "企业名称", "需求单位", "统一社会信用代码", "信用代码"), True,
-      aliases=("enterprise_id", "credit_code", "enterprise_name")),
+    C(
+        "enterprise",
+        ("企业", "企业名称", "需求单位", "统一社会信用代码", "信用代码"),
+        True,
+        aliases=("enterprise_id", "credit_code", "enterprise_name"),
+    ),
     C("kind", ("需求类型", "类型", "类别"), True),
     C("title", ("需求标题", "需求名称", "标题", "名称"), True),
     C("description", ("需求描述", "需求内容", "详细说明", "内容", "描述")),
@@ -277,20 +410,41 @@ def build_need(r: Row) -> None:
     kind = r.get("kind", partial(parse_enum, labels=NEED_KINDS), required=True, code="enum")
     title = r.get("title", name_text, required=True)
     rec = {"enterprise_id": ent.id if ent else None, "kind": kind, "title": title}
-    _optional(r, rec, {"description": (parse_text, ""), "headcount": (parse_int, None),
-                       "deadline": (parse_date, None),
-                       "status": (partial(parse_enum, labels=NEED_STATUS), "open")})
+    _optional(
+        r,
+        rec,
+        {
+            "description": (parse_text, ""),
+            "headcount": (parse_int, None),
+            "deadline": (parse_date, None),
+            "status": (partial(parse_enum, labels=NEED_STATUS), "open"),
+        },
+    )
     if ent and title:
         ent_text = as_text(r.raw("enterprise")[0]) or ""
         r.emit("needs", rec, f"{ent.id}|{title}", f"{ent_text} / {title}")
 
 
 NEEDS = Kind(
-    "needs", "企业需求", NEED_COLUMNS,
-    (Target("needs", ("{t}enterprise_id", "{t}title"), {
-        "enterprise_id": None, "kind": None, "title": None, "description": "description",
-        "headcount": "headcount", "deadline": "deadline", "status": "status",
-    }, ("enterprise", "title")),),
+    "needs",
+    "企业需求",
+    NEED_COLUMNS,
+    (
+        Target(
+            "needs",
+            ("{t}enterprise_id", "{t}title"),
+            {
+                "enterprise_id": None,
+                "kind": None,
+                "title": None,
+                "description": "description",
+                "headcount": "headcount",
+                "deadline": "deadline",
+                "status": "status",
+            },
+            ("enterprise", "title"),
+        ),
+    ),
     build_need,
     enterprise_refs=("enterprise",),
 )
@@ -302,8 +456,11 @@ MENTOR_COLUMNS = (
     C("kind", ("导师类型", "类型", "类别"), True),
     C("affiliation", ("所在单位", "工作单位", "单位", "所属单位"), aliases=("org",)),
     C("school", ("学校", "所在学校", "学校名称", "学校代码"), aliases=("school_id",)),
-    C("enterprise", ("企业", "所在企业", "企业名称", "统一社会信用代码"),
-      aliases=("enterprise_id", "credit_code")),
+    C(
+        "enterprise",
+        ("企业", "所在企业", "企业名称", "统一社会信用代码"),
+        aliases=("enterprise_id", "credit_code"),
+    ),
     C("title", ("职称", "职务")),
     C("fields", ("研究方向", "专业领域", "领域", "方向")),
     C("description", ("个人简介", "简介", "描述")),
@@ -316,13 +473,20 @@ def _affiliation(r: Row, cols: tuple[str, str, str]) -> Ref | None:
     """One of: a combined column (school or enterprise), a school column, an enterprise column."""
     either, school, enterprise = cols
     lk = r.ctx.lookups
-    for col, find in ((either, lk.school_or_enterprise), (school, lk.school),
-                      (enterprise, lk.enterprise)):
+    for col, find in (
+        (either, lk.school_or_enterprise),
+        (school, lk.school),
+        (enterprise, lk.enterprise),
+    ):
         if as_text(r.raw(col)[0]) is not None:
             return r.ref(col, find)
     present = [c for c in cols if r.has(c)]
-    r.error(present[0] if present else None, None,
-            f"「{r.header(present[0]) if present else '所在单位'}」为空", "required")
+    r.error(
+        present[0] if present else None,
+        None,
+        f"「{r.header(present[0]) if present else '所在单位'}」为空",
+        "required",
+    )
     return None
 
 
@@ -335,24 +499,53 @@ def build_mentor(r: Row) -> None:
     school_id = org.id if org and org.type == "school" else None
     enterprise_id = org.id if org and org.type == "enterprise" else None
     rec = {"name": name, "kind": kind, "school_id": school_id, "enterprise_id": enterprise_id}
-    _optional(r, rec, {"title": (name_text, ""), "fields": (parse_list, []),
-                       "description": (parse_text, ""),
-                       "capacity": (partial(parse_int, maximum=10_000), 3),
-                       "contact_email": (parse_email, None)})
+    _optional(
+        r,
+        rec,
+        {
+            "title": (name_text, ""),
+            "fields": (parse_list, []),
+            "description": (parse_text, ""),
+            "capacity": (partial(parse_int, maximum=10_000), 3),
+            "contact_email": (parse_email, None),
+        },
+    )
     if name and org:
-        org_text = next((as_text(r.raw(c)[0]) for c in ("affiliation", "school", "enterprise")
-                         if r.raw(c)[0] is not None), "")
-        r.emit("mentors", rec, f"{name}|{school_id or 0}|{enterprise_id or 0}",
-               f"{name} / {org_text}")
+        org_text = next(
+            (
+                as_text(r.raw(c)[0])
+                for c in ("affiliation", "school", "enterprise")
+                if r.raw(c)[0] is not None
+            ),
+            "",
+        )
+        r.emit(
+            "mentors", rec, f"{name}|{school_id or 0}|{enterprise_id or 0}", f"{name} / {org_text}"
+        )
 
 
 MENTORS = Kind(
-    "mentors", "导师", MENTOR_COLUMNS,
-    (Target("mentors", ("{t}name", "coalesce({t}school_id, 0)", "coalesce({t}enterprise_id, 0)"), {
-        "name": None, "kind": None, "school_id": None, "enterprise_id": None, "title": "title",
-        "fields": "fields", "description": "description", "capacity": "capacity",
-        "contact_email": "contact_email",
-    }, ("name", "affiliation")),),
+    "mentors",
+    "导师",
+    MENTOR_COLUMNS,
+    (
+        Target(
+            "mentors",
+            ("{t}name", "coalesce({t}school_id, 0)", "coalesce({t}enterprise_id, 0)"),
+            {
+                "name": None,
+                "kind": None,
+                "school_id": None,
+                "enterprise_id": None,
+                "title": "title",
+                "fields": "fields",
+                "description": "description",
+                "capacity": "capacity",
+                "contact_email": "contact_email",
+            },
+            ("name", "affiliation"),
+        ),
+    ),
     build_mentor,
     enterprise_refs=("affiliation", "enterprise"),
     one_of=(("affiliation", "school", "enterprise"),),
@@ -378,21 +571,45 @@ def build_base(r: Row) -> None:
     region = r.region("region") if as_text(r.raw("region")[0]) is not None else None
     if region is None and host is not None and not r.errors:
         region = host.region_id
-    rec = {"name": name, "host_school_id": host.id if host and host.type == "school" else None,
-           "host_enterprise_id": host.id if host and host.type == "enterprise" else None,
-           "region_id": region}
-    _optional(r, rec, {"fields": (parse_list, []), "description": (parse_text, ""),
-                       "slots_per_term": (partial(parse_int, maximum=100_000), 20)})
+    rec = {
+        "name": name,
+        "host_school_id": host.id if host and host.type == "school" else None,
+        "host_enterprise_id": host.id if host and host.type == "enterprise" else None,
+        "region_id": region,
+    }
+    _optional(
+        r,
+        rec,
+        {
+            "fields": (parse_list, []),
+            "description": (parse_text, ""),
+            "slots_per_term": (partial(parse_int, maximum=100_000), 20),
+        },
+    )
     if name and host:
         r.emit("practice_bases", rec, name, name)
 
 
 PRACTICE_BASES = Kind(
-    "practice-bases", "实践基地", BASE_COLUMNS,
-    (Target("practice_bases", ("{t}name",), {
-        "name": None, "host_school_id": None, "host_enterprise_id": None, "region_id": None,
-        "fields": "fields", "description": "description", "slots_per_term": "slots_per_term",
-    }, ("name",)),),
+    "practice-bases",
+    "实践基地",
+    BASE_COLUMNS,
+    (
+        Target(
+            "practice_bases",
+            ("{t}name",),
+            {
+                "name": None,
+                "host_school_id": None,
+                "host_enterprise_id": None,
+                "region_id": None,
+                "fields": "fields",
+                "description": "description",
+                "slots_per_term": "slots_per_term",
+            },
+            ("name",),
+        ),
+    ),
     build_base,
     enterprise_refs=("host", "host_enterprise"),
     one_of=(("host", "host_school", "host_enterprise"),),
@@ -414,8 +631,12 @@ PARTNERSHIP_COLUMNS = (
 def find_party(r: Row, text: str, ptype: str | None) -> tuple[Ref | None, str | None]:
     """By the given type, else the first of bureau, park, school, enterprise that knows it."""
     lk = r.ctx.lookups
-    finders = {"bureau": lk.bureau, "park": lk.park, "school": lk.school,
-               "enterprise": lk.enterprise}
+    finders = {
+        "bureau": lk.bureau,
+        "park": lk.park,
+        "school": lk.school,
+        "enterprise": lk.enterprise,
+    }
     if ptype:
         return finders[ptype](text)
     for find in finders.values():
@@ -447,8 +668,10 @@ def build_partnership(r: Row) -> None:
             ends.append(found)
     if len(ends) == 2 and (ends[0].type, ends[0].id) == (ends[1].type, ends[1].id):
         r.error("party_b", r.raw("party_b")[0], "结对双方不能是同一单位", "invalid")
-    rec: dict[str, object] = {"kind": r.get("kind", name_text, default="结对包联"),
-                              "source": f"import:{r.ctx.filename}"[:200]}
+    rec: dict[str, object] = {
+        "kind": r.get("kind", name_text, default="结对包联"),
+        "source": f"import:{r.ctx.filename}"[:200],
+    }
     _optional(r, rec, {"since": (parse_date, None), "progress": (parse_text, "")})
     if r.has("since") and rec.get("since") is None:
         rec["since"] = date.today()  # blank: the column default (insert-only, never updated)
@@ -460,14 +683,29 @@ def build_partnership(r: Row) -> None:
 
 
 PARTNERSHIP_TARGET = Target(
-    "partnerships", ("{t}a_type", "{t}a_id", "{t}b_type", "{t}b_id"),
-    {"a_type": None, "a_id": None, "b_type": None, "b_id": None, "kind": None, "source": None,
-     "since": "since", "progress": "progress"},
-    ("party_a", "party_b"), match="{t}status = 'active'", insert_only=("source", "since"),
+    "partnerships",
+    ("{t}a_type", "{t}a_id", "{t}b_type", "{t}b_id"),
+    {
+        "a_type": None,
+        "a_id": None,
+        "b_type": None,
+        "b_id": None,
+        "kind": None,
+        "source": None,
+        "since": "since",
+        "progress": "progress",
+    },
+    ("party_a", "party_b"),
+    match="{t}status = 'active'",
+    insert_only=("source", "since"),
 )
 
 PARTNERSHIPS = Kind(
-    "partnerships", "结对关系", PARTNERSHIP_COLUMNS, (PARTNERSHIP_TARGET,), build_partnership,
+    "partnerships",
+    "结对关系",
+    PARTNERSHIP_COLUMNS,
+    (PARTNERSHIP_TARGET,),
+    build_partnership,
     enterprise_refs=("party_a", "party_b"),
 )
 

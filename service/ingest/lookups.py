@@ -70,8 +70,9 @@ class Lookups:
             return self._region_codes[key], None
         ids = self._regions.get(key)
         if not ids:
-            return None, (f"未知地区「{text}」"
-                          "（可填区划代码或名称，如 410105、金水区、郑州市金水区）")
+            return None, (
+                f"未知地区「{text}」（可填区划代码或名称，如 410105、金水区、郑州市金水区）"
+            )
         if len(ids) > 1:
             return None, f"地区「{text}」有重名，请写全称（如 河南省郑州市金水区）或区划代码"
         return next(iter(ids)), None

@@ -29,21 +29,41 @@ from service.ingest.row import Row
 from service.ingest.values import as_text, parse_date, parse_text
 
 COLUMNS = (
-    C("unit", ("教育行政部门(学校)", "教育行政部门", "结对单位", "学校"), True,
-      aliases=("bureau_or_school",)),
-    C("counterpart", ("包联产业园区(企业)名称", "包联产业园区(企业)", "产业园区(企业)名称",
-                      "包联单位", "包联园区"), True),
+    C(
+        "unit",
+        ("教育行政部门(学校)", "教育行政部门", "结对单位", "学校"),
+        True,
+        aliases=("bureau_or_school",),
+    ),
+    C(
+        "counterpart",
+        (
+            "包联产业园区(企业)名称",
+            "包联产业园区(企业)",
+            "产业园区(企业)名称",
+            "包联单位",
+            "包联园区",
+        ),
+        True,
+    ),
     C("counterpart_contact", ("产业园区(企业)联系人及联系方式", "园区联系人", "企业联系人")),
-    C("unit_contact", ("教育行政部门(学校)包保负责人及联系方式", "包保负责人及联系方式",
-                       "包保负责人")),
+    C(
+        "unit_contact",
+        ("教育行政部门(学校)包保负责人及联系方式", "包保负责人及联系方式", "包保负责人"),
+    ),
     C("need", ("产业园区(企业)需求", "园区需求", "企业需求", "需求")),
     C("policies", ("出台政策和工作举措", "政策和工作举措", "工作举措")),
     C("progress", ("工作推进情况", "推进情况", "工作进展")),
     C("deadline", ("完成时限", "时限")),
 )
-SECTIONS = (("need", "需求"), ("policies", "政策和举措"), ("progress", "推进情况"),
-            ("deadline", "完成时限"), ("counterpart_contact", "园区(企业)联系人"),
-            ("unit_contact", "包保负责人"))
+SECTIONS = (
+    ("need", "需求"),
+    ("policies", "政策和举措"),
+    ("progress", "推进情况"),
+    ("deadline", "完成时限"),
+    ("counterpart_contact", "园区(企业)联系人"),
+    ("unit_contact", "包保负责人"),
+)
 _NAMES = re.compile(r"[；;、\n\r]+")
 _CLAUSE = re.compile(r"[。；;！!？?\n]")
 # Checked in this order: specific compounds before the generic 人才/用工 (default talent).
@@ -51,8 +71,21 @@ _NEED_KEYWORDS = (
     ("practice_base", ("实习实训", "实践基地", "实训基地", "实习基地", "实习")),
     ("mentor", ("导师", "产业教授")),
     ("training", ("培训",)),
-    ("technology", ("技术攻关", "研发", "技术难题", "技术合作", "技术服务", "工艺", "成果转化",
-                    "专利", "技术升级", "数字化改造")),
+    (
+        "technology",
+        (
+            "技术攻关",
+            "研发",
+            "技术难题",
+            "技术合作",
+            "技术服务",
+            "工艺",
+            "成果转化",
+            "专利",
+            "技术升级",
+            "数字化改造",
+        ),
+    ),
 )
 TITLE_MAX = 60
 long_text = partial(parse_text, max_len=20_000)
@@ -137,22 +170,54 @@ def build_pairing(r: Row) -> None:
         need = texts["need"]
         if cp.type == "enterprise" and need:
             title = need_title(need)
-            r.emit("needs", {"enterprise_id": cp.id, "kind": need_kind(need), "title": title,
-                             "description": need, "deadline": deadline},
-                   f"{cp.id}|{title}", f"{name} / {title}")
+            r.emit(
+                "needs",
+                {
+                    "enterprise_id": cp.id,
+                    "kind": need_kind(need),
+                    "title": title,
+                    "description": need,
+                    "deadline": deadline,
+                },
+                f"{cp.id}|{title}",
+                f"{name} / {title}",
+            )
 
 
 PAIRING = Kind(
-    "pairing-table", "结对包联情况汇总表", COLUMNS,
+    "pairing-table",
+    "结对包联情况汇总表",
+    COLUMNS,
     (
-        Target("partnerships", PARTNERSHIP_TARGET.key,
-               {"a_type": None, "a_id": None, "b_type": None, "b_id": None, "kind": None,
-                "source": None, "progress": None},
-               ("unit", "counterpart"), match=PARTNERSHIP_TARGET.match, insert_only=("source",)),
-        Target("needs", ("{t}enterprise_id", "{t}title"),
-               {"enterprise_id": None, "kind": None, "title": None, "description": None,
-                "deadline": None},
-               ("counterpart", "need"), dup_is_error=False),
+        Target(
+            "partnerships",
+            PARTNERSHIP_TARGET.key,
+            {
+                "a_type": None,
+                "a_id": None,
+                "b_type": None,
+                "b_id": None,
+                "kind": None,
+                "source": None,
+                "progress": None,
+            },
+            ("unit", "counterpart"),
+            match=PARTNERSHIP_TARGET.match,
+            insert_only=("source",),
+        ),
+        Target(
+            "needs",
+            ("{t}enterprise_id", "{t}title"),
+            {
+                "enterprise_id": None,
+                "kind": None,
+                "title": None,
+                "description": None,
+                "deadline": None,
+            },
+            ("counterpart", "need"),
+            dup_is_error=False,
+        ),
     ),
     build_pairing,
     enterprise_refs=("counterpart",),

@@ -79,8 +79,9 @@ def open_table(
         raise FileProblem("文件为空", "empty_file")
     ext = Path(filename or "").suffix.lower()
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileProblem("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入",
-                          "xls_unsupported")
+        raise FileProblem(
+            "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入", "xls_unsupported"
+        )
     if head.startswith(b"PK\x03\x04") and ext not in CSV_EXTS | JSONL_EXTS:
         return _open_xlsx(raw, is_header, sheet)
     if ext in XLSX_EXTS:
@@ -198,7 +199,8 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool]) -> Table:
             except UnicodeDecodeError as exc:
                 raise FileProblem(
                     f"第 {start} 行附近的字节不是 {encoding} 编码，文件可能混用了编码",
-                    "encoding", row=start,
+                    "encoding",
+                    row=start,
                 ) from exc
             except csv.Error as exc:
                 reason = str(exc)
@@ -213,8 +215,14 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool]) -> Table:
 
     header_row, headers, rows = _find_header(records(), is_header)
     return Table(
-        format="csv", header_row=header_row, headers=headers, rows=rows, encoding=encoding,
-        done=lambda: counter.count, total=size, close=text.close,
+        format="csv",
+        header_row=header_row,
+        headers=headers,
+        rows=rows,
+        encoding=encoding,
+        done=lambda: counter.count,
+        total=size,
+        close=text.close,
     )
 
 
@@ -263,16 +271,23 @@ def _open_jsonl(raw: IO[bytes]) -> Table:
     rows_iter: Iterator[tuple[int, Any]]
     if sample.lstrip("\ufeff \t\r\n").startswith("["):
         if size is not None and size > JSON_ARRAY_MAX_BYTES:
-            raise FileProblem("JSON 数组文件过大，请改用 JSON Lines（每行一个对象）",
-                              "json_too_big")
+            raise FileProblem(
+                "JSON 数组文件过大，请改用 JSON Lines（每行一个对象）", "json_too_big"
+            )
         rows_iter = _json_array(raw, encoding)
     else:
         rows_iter = _json_lines(text, encoding)
     objects = _with_headers(rows_iter)
     header_row, headers = 1, next(objects)
     return Table(
-        format="jsonl", header_row=header_row, headers=headers, rows=objects,
-        encoding=encoding, done=lambda: counter.count, total=size, close=text.close,
+        format="jsonl",
+        header_row=header_row,
+        headers=headers,
+        rows=objects,
+        encoding=encoding,
+        done=lambda: counter.count,
+        total=size,
+        close=text.close,
     )
 
 
@@ -317,7 +332,7 @@ def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
             break
     keys = list(seen) or None
     if keys is None:
-        raise FileProblem("文件中没有 JSON 对象（每行应为一个对象，如 {\"name\": …}）", "json")
+        raise FileProblem('文件中没有 JSON 对象（每行应为一个对象，如 {"name": …}）', "json")
     yield keys
 
     def align(lineno: int, obj: Any) -> tuple[int, Cells | BadRow]:
@@ -356,9 +371,7 @@ def _open_xlsx(raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | 
         raise FileProblem(f"无法读取 XLSX 工作簿：{type(exc).__name__}", "bad_xlsx") from exc
     if sheet is not None and sheet not in wb.sheetnames:
         wb.close()
-        raise FileProblem(
-            f"工作表「{sheet}」不存在，现有：{'、'.join(wb.sheetnames)}", "no_sheet"
-        )
+        raise FileProblem(f"工作表「{sheet}」不存在，现有：{'、'.join(wb.sheetnames)}", "no_sheet")
     ws = wb[sheet] if sheet is not None else wb.worksheets[0]
     state = {"row": 0}
 
@@ -371,7 +384,8 @@ def _open_xlsx(raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | 
                     yield number, cells
         except Exception as exc:  # noqa: BLE001 - openpyxl's lazy XML parsing fails mid-sheet
             raise FileProblem(
-                f"第 {state['row'] + 1} 行无法读取：{type(exc).__name__}", "bad_xlsx",
+                f"第 {state['row'] + 1} 行无法读取：{type(exc).__name__}",
+                "bad_xlsx",
                 row=state["row"] + 1,
             ) from exc
 
@@ -382,8 +396,14 @@ def _open_xlsx(raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | 
         raise
     total = ws.max_row if isinstance(ws.max_row, int) else None
     return Table(
-        format="xlsx", header_row=header_row, headers=headers, rows=rows, sheet=ws.title,
-        done=lambda: state["row"], total=total, close=wb.close,
+        format="xlsx",
+        header_row=header_row,
+        headers=headers,
+        rows=rows,
+        sheet=ws.title,
+        done=lambda: state["row"],
+        total=total,
+        close=wb.close,
     )
 
 

@@ -92,9 +92,12 @@ def create_stage(
 
 def copy_rows(conn: psycopg.Connection[Any], stage: Stage, rows: Iterable[Sequence[Any]]) -> None:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*STAGE_META, *stage.columns))
-    with conn.cursor() as cur, cur.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage.name), cols)
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage.name), cols)
+        ) as copy,
+    ):
         copy.set_types(list(stage.oids))
         for row in rows:
             copy.write_row(row)
@@ -141,8 +144,9 @@ def drop_rows(conn: psycopg.Connection[Any], stage: Stage, rows: Sequence[int]) 
 def stage_bounds(conn: psycopg.Connection[Any], stage: Stage) -> tuple[int, int, int]:
     with conn.cursor(row_factory=tuple_row) as cur:
         row = cur.execute(
-            sql.SQL("SELECT coalesce(min(_seq), 0), coalesce(max(_seq), -1), count(*) FROM {}")
-            .format(sql.Identifier(stage.name))
+            sql.SQL(
+                "SELECT coalesce(min(_seq), 0), coalesce(max(_seq), -1), count(*) FROM {}"
+            ).format(sql.Identifier(stage.name))
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
@@ -202,9 +206,7 @@ def upsert_batch(
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in stage.columns)
         action: sql.Composable
         if compare:
-            excluded = sql.SQL(", ").join(
-                sql.SQL("EXCLUDED.") + sql.Identifier(c) for c in compare
-            )
+            excluded = sql.SQL(", ").join(sql.SQL("EXCLUDED.") + sql.Identifier(c) for c in compare)
             sets = sql.SQL(", ").join(
                 sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in compare
             )

@@ -54,8 +54,10 @@ async def uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
     if length.isdigit() and int(length) > limit:
         raise _too_large(limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput("请以 multipart/form-data 上传，文件字段名为 file",
-                           errors=[{"row": None, "column": "file", "reason": "缺少上传文件"}])
+        raise InvalidInput(
+            "请以 multipart/form-data 上传，文件字段名为 file",
+            errors=[{"row": None, "column": "file", "reason": "缺少上传文件"}],
+        )
     try:
         form = await request.form(max_files=1, max_fields=20)
     except HTTPException as exc:  # malformed multipart body
@@ -63,8 +65,10 @@ async def uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
     try:
         file = form.get("file")
         if not isinstance(file, UploadFile):
-            raise InvalidInput("缺少文件字段 file",
-                               errors=[{"row": None, "column": "file", "reason": "缺少上传文件"}])
+            raise InvalidInput(
+                "缺少文件字段 file",
+                errors=[{"row": None, "column": "file", "reason": "缺少上传文件"}],
+            )
         if file.size is not None and file.size > limit:
             raise _too_large(limit)
         yield file
@@ -75,11 +79,21 @@ async def uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
 _MULTIPART = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary",
-                                    "description": "CSV（UTF-8/GBK）、XLSX 或 JSON Lines 文件"}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV（UTF-8/GBK）、XLSX 或 JSON Lines 文件",
+                        }
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -88,8 +102,12 @@ _MULTIPART = {
     "/{kind}",
     response_model=ImportReport,
     summary="导入学校、专业、企业、需求、导师、实践基地、园区、结对关系或结对包联汇总表",
-    responses={401: {"description": "未登录"}, 403: {"description": "角色无权导入"},
-               413: {"description": "文件过大"}, 422: {"description": "文件有错误，未写入"}},
+    responses={
+        401: {"description": "未登录"},
+        403: {"description": "角色无权导入"},
+        413: {"description": "文件过大"},
+        422: {"description": "文件有错误，未写入"},
+    },
     openapi_extra=_MULTIPART,
     # the role check runs before the upload is read
     dependencies=[Depends(require_roles("province_admin", "bureau"))],
@@ -104,8 +122,13 @@ def import_upload(
 ) -> ImportReport:
     user = getattr(request.state, "user", None)
     report = import_file(
-        conn, upload.file, upload.filename or "upload", kind.value,
-        skip_invalid=skip_invalid, sheet=sheet, actor_id=getattr(user, "id", None),
+        conn,
+        upload.file,
+        upload.filename or "upload",
+        kind.value,
+        skip_invalid=skip_invalid,
+        sheet=sheet,
+        actor_id=getattr(user, "id", None),
     )
     if not report.committed:
         raise ImportRejected(report)

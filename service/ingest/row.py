@@ -23,8 +23,13 @@ class RowError:
     code: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value,
-                "reason": self.reason, "code": self.code}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "reason": self.reason,
+            "code": self.code,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,13 @@ class Row:
             return None
         return default if value is None else value
 
-    def ref(self, col: str, find: Callable[[str], tuple[Ref | None, str | None]], *,
-            required: bool = False) -> Ref | None:
+    def ref(
+        self,
+        col: str,
+        find: Callable[[str], tuple[Ref | None, str | None]],
+        *,
+        required: bool = False,
+    ) -> Ref | None:
         cell, header = self.raw(col)
         text = as_text(cell)
         if text is None:
@@ -127,8 +137,9 @@ class Row:
             return None
         found, problem = find(text)
         if found is None:
-            self.errors.append(RowError(self.number, header, _shown(cell), problem or "未找到",
-                                        "reference"))
+            self.errors.append(
+                RowError(self.number, header, _shown(cell), problem or "未找到", "reference")
+            )
         return found
 
     def region(self, col: str, *, required: bool = False) -> int | None:

@@ -42,5 +42,16 @@ class ImportReport(BaseModel):
 
     def summary(self) -> dict[str, Any]:
         """Counts only (for the audit log)."""
-        return self.model_dump(include={"kind", "filename", "format", "total", "inserted",
-                                        "updated", "unchanged", "rejected", "tables"})
+        return self.model_dump(
+            include={
+                "kind",
+                "filename",
+                "format",
+                "total",
+                "inserted",
+                "updated",
+                "unchanged",
+                "rejected",
+                "tables",
+            }
+        )

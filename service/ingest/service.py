@@ -40,8 +40,11 @@ MAX_ERRORS = 10_000  # row errors listed in a report (all are counted in `reject
 
 # progress(phase, done, total): phase "read" counts bytes (rows for XLSX), "write" records.
 Progress = Callable[[str, int, int | None], None]
-_DB_DATA_ERRORS = (psycopg.errors.IntegrityError, psycopg.errors.DataError,
-                   psycopg.errors.ProgramLimitExceeded)
+_DB_DATA_ERRORS = (
+    psycopg.errors.IntegrityError,
+    psycopg.errors.DataError,
+    psycopg.errors.ProgramLimitExceeded,
+)
 
 
 def import_file(
@@ -91,8 +94,7 @@ def import_file(
                 _run(conn, spec, table, hm, report, skip_invalid, actor_id, progress)
         except FileProblem as problem:
             report.committed = False
-            _set_errors(report, [RowError(problem.row, None, None, problem.reason,
-                                          problem.code)])
+            _set_errors(report, [RowError(problem.row, None, None, problem.reason, problem.code)])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -102,14 +104,23 @@ def missing_columns(spec: Kind, hm: HeaderMap, header_row: int) -> list[RowError
     for col in spec.required:
         if col.name not in hm.positions:
             names = "、".join((*col.labels[:4], col.name))
-            errors.append(RowError(header_row, col.display, None,
-                                   f"缺少必填列「{col.display}」（可用列名：{names}）",
-                                   "missing_column"))
+            errors.append(
+                RowError(
+                    header_row,
+                    col.display,
+                    None,
+                    f"缺少必填列「{col.display}」（可用列名：{names}）",
+                    "missing_column",
+                )
+            )
     for group in spec.one_of:
         if not any(name in hm.positions for name in group):
             shown = " / ".join(spec.by_name[n].display for n in group)
-            errors.append(RowError(header_row, shown, None, f"缺少列：{shown}（至少需要其一）",
-                                   "missing_column"))
+            errors.append(
+                RowError(
+                    header_row, shown, None, f"缺少列：{shown}（至少需要其一）", "missing_column"
+                )
+            )
     return errors
 
 
@@ -132,8 +143,9 @@ def _run(
             ctx = Context(hm, spec.by_name, lookups, report.filename)
             tag = uuid.uuid4().hex[:12]
             stages = {
-                t.table: repository.create_stage(conn, f"_ingest_{tag}_{i}", t.table,
-                                                 t.columns(hm.present))
+                t.table: repository.create_stage(
+                    conn, f"_ingest_{tag}_{i}", t.table, t.columns(hm.present)
+                )
                 for i, t in enumerate(spec.targets)
             }
             _stage_rows(conn, spec, table, ctx, stages, report, errors, progress)
@@ -155,8 +167,14 @@ def _run(
                 report.inserted += counts.inserted
                 report.updated += counts.updated
                 report.unchanged += counts.unchanged
-            audit.record(conn, actor_id=actor_id, action="import", entity_type=spec.name,
-                         entity_id=None, after=report.summary())
+            audit.record(
+                conn,
+                actor_id=actor_id,
+                action="import",
+                entity_type=spec.name,
+                entity_id=None,
+                after=report.summary(),
+            )
             for stage in stages.values():
                 repository.drop_stage(conn, stage)
             report.committed = True
@@ -166,8 +184,9 @@ def _run(
         report.tables = {}
         diag = exc.diag.message_primary or type(exc).__name__
         detail = f"（{exc.diag.message_detail}）" if exc.diag.message_detail else ""
-        errors.append(RowError(None, None, None, f"写入数据库失败，已全部撤销：{diag}{detail}",
-                               "database"))
+        errors.append(
+            RowError(None, None, None, f"写入数据库失败，已全部撤销：{diag}{detail}", "database")
+        )
     _set_errors(report, errors)
 
 
@@ -219,13 +238,19 @@ def _duplicates(
     for target in spec.targets:
         if not target.dup_is_error:
             continue
-        shown_cols = [hm.headers[hm.positions[c][0]] for c in target.key_columns
-                      if c in hm.positions]
+        shown_cols = [
+            hm.headers[hm.positions[c][0]] for c in target.key_columns if c in hm.positions
+        ]
         column = "+".join(shown_cols) or None
         for row, shown, first in repository.duplicates(conn, stages[target.table]):
             if row != first and row not in found:
-                found[row] = RowError(row, column, shown,
-                                      f"与第 {first} 行重复（{column or '主键'}相同）", "duplicate")
+                found[row] = RowError(
+                    row,
+                    column,
+                    shown,
+                    f"与第 {first} 行重复（{column or '主键'}相同）",
+                    "duplicate",
+                )
     return found
 
 
@@ -239,8 +264,13 @@ def _upsert(
     for start in range(lo, hi + 1, BATCH_RECORDS):
         end = min(start + BATCH_RECORDS - 1, hi)
         ins, upd, same = repository.upsert_batch(
-            conn, stage, key=target.key, match=target.match, insert_only=target.insert_only,
-            lo=start, hi=end,
+            conn,
+            stage,
+            key=target.key,
+            match=target.match,
+            insert_only=target.insert_only,
+            lo=start,
+            hi=end,
         )
         counts.inserted += ins
         counts.updated += upd

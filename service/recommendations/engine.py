@@ -19,21 +19,23 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from indexing.hybrid import HybridIndex, open_hybrid_index
 from models import profiles
 from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from service.recommendations import repository as repo
-from indexing.hybrid import HybridIndex, open_hybrid_index
 from service.recommendations.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
 # entity → (rows loader, profile text)
 SOURCES: dict[str, tuple[Callable[[psycopg.Connection], Any], Callable[[dict[str, Any]], str]]] = {
-    "enterprise": (repo.enterprises,
-                   lambda r: profiles.enterprise_text(r, r.get("need_texts") or [])),
+    "enterprise": (
+        repo.enterprises,
+        lambda r: profiles.enterprise_text(r, r.get("need_texts") or []),
+    ),
     "programme": (repo.programmes, profiles.programme_text),
     "mentor": (repo.mentors, profiles.mentor_text),
     "practice_base": (repo.practice_bases, profiles.practice_base_text),
@@ -53,6 +55,8 @@ CAPACITY: dict[str, tuple[str, str | None]] = {
     "mentor": ("capacity", None),
     "practice_base": ("slots_per_term", None),
 }
+
+
 @dataclass
 class Candidates:
     snapshot: Snapshot
@@ -77,17 +81,30 @@ class Engine:
     _background: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, conn: psycopg.Connection, *, encoder_name: str | None, index_dir: Path,
-             ranker_dir: Path, progress: bool = False, exact: bool = False,
-             pool: Any = None) -> Engine:
-        engine = cls(encoder=load_encoder(encoder_name), index_dir=index_dir,
-                     ranker_dir=ranker_dir, ranker=Ranker.load(ranker_dir), exact=exact,
-                     pool=pool)
+    def load(
+        cls,
+        conn: psycopg.Connection[Any],
+        *,
+        encoder_name: str | None,
+        index_dir: Path,
+        ranker_dir: Path,
+        progress: bool = False,
+        exact: bool = False,
+        pool: Any = None,
+    ) -> Engine:
+        engine = cls(
+            encoder=load_encoder(encoder_name),
+            index_dir=index_dir,
+            ranker_dir=ranker_dir,
+            ranker=Ranker.load(ranker_dir),
+            exact=exact,
+            pool=pool,
+        )
         engine.refresh(conn, progress=progress)
         return engine
 
     # ----------------------------------------------------------------- freshness
-    def refresh(self, conn: psycopg.Connection, *, progress: bool = False) -> dict[str, float]:
+    def refresh(self, conn: psycopg.Connection[Any], *, progress: bool = False) -> dict[str, float]:
         """Bring the engine up to the database's data versions; returns seconds per part.
 
         The partnership graph (which every guard and capacity reads) is rebuilt synchronously,
@@ -117,13 +134,19 @@ class Engine:
         return spent
 
     def _stale_entities(self, versions: dict[str, int]) -> list[str]:
-        return [e for e in SOURCES if self._stamp(versions, DEPENDS[e])
-                != (self.candidates[e].built_from if e in self.candidates else None)]
+        return [
+            e
+            for e in SOURCES
+            if self._stamp(versions, DEPENDS[e])
+            != (self.candidates[e].built_from if e in self.candidates else None)
+        ]
 
     def _graph_stamp(self, versions: dict[str, int]) -> tuple[int, ...]:
         # The graph also follows the snapshots it reads groups and industries from.
-        snaps = tuple(id(self.candidates[e].snapshot) if e in self.candidates else 0
-                      for e in ("enterprise", "programme"))
+        snaps = tuple(
+            id(self.candidates[e].snapshot) if e in self.candidates else 0
+            for e in ("enterprise", "programme")
+        )
         return (versions.get("partnership", 0), versions.get("programme", 0), *snaps)
 
     def _refresh_in_background(self) -> None:
@@ -148,24 +171,36 @@ class Engine:
     def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
         return tuple(versions.get(k, 0) for k in keys)
 
-    def _load_candidates(self, conn: psycopg.Connection, entity: str, versions: dict[str, int],
-                         *, progress: bool) -> None:
+    def _load_candidates(
+        self,
+        conn: psycopg.Connection[Any],
+        entity: str,
+        versions: dict[str, int],
+        *,
+        progress: bool,
+    ) -> None:
         loader, text_of = SOURCES[entity]
         snap = Snapshot.build(entity, loader(conn), text_of, version=versions.get(entity, 0))
         stamp = self._stamp(versions, DEPENDS[entity])
         index = open_hybrid_index(
-            self.index_dir / entity, entity=entity, ids=snap.ids, texts=snap.texts,
-            encoder=self.encoder, data_version=".".join(map(str, stamp)), progress=progress,
+            self.index_dir / entity,
+            entity=entity,
+            ids=snap.ids,
+            texts=snap.texts,
+            encoder=self.encoder,
+            data_version=".".join(map(str, stamp)),
+            progress=progress,
             **({"ann_threshold": 2**62} if self.exact else {}),
         )
         snap.texts = []  # the index keeps what it needs
         if entity == "enterprise":
             self.clusters = duplicate_clusters(
                 EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
-                for r in snap.rows)
+                for r in snap.rows
+            )
         self.candidates[entity] = Candidates(snapshot=snap, index=index, built_from=stamp)
 
-    def _load_graph(self, conn: psycopg.Connection, versions: dict[str, int]) -> None:
+    def _load_graph(self, conn: psycopg.Connection[Any], versions: dict[str, int]) -> None:
         stamp = self._graph_stamp(versions)
         ent = self.candidates.get("enterprise")
         groups: dict[int, str] = {}
@@ -176,8 +211,11 @@ class Engine:
                     groups[row["id"]] = row["group_name"]
                 industries[row["id"]] = row.get("industry_codes") or []
         self.graph = PartnershipGraph.build(
-            repo.active_partnerships(conn), duplicate_clusters=self.clusters, groups=groups,
-            programmes=repo.programme_schools(conn), enterprise_industries=industries,
+            repo.active_partnerships(conn),
+            duplicate_clusters=self.clusters,
+            groups=groups,
+            programmes=repo.programme_schools(conn),
+            enterprise_industries=industries,
             version=stamp[0],
         )
         self.graph_from = stamp
@@ -207,6 +245,8 @@ class Engine:
             "encoder": self.encoder.id,
             "ranker": self.ranker.version,
             "indexes": {e: c.index.manifest_summary() for e, c in self.candidates.items()},
-            "graph": {"partnership_version": self.graph.version,
-                      "edges": self.graph.graph.number_of_edges()},
+            "graph": {
+                "partnership_version": self.graph.version,
+                "edges": self.graph.graph.number_of_edges(),
+            },
         }

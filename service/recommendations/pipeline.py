@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +56,7 @@ Guard = Callable[[Subject, dict[str, Any]], str | None]
 
 class Timer:
     def __init__(self) -> None:
-        self.ms: dict[str, float] = Counter()
+        self.ms: dict[str, float] = defaultdict(float)
         self._t = time.perf_counter()
 
     def lap(self, stage: str) -> None:
@@ -104,8 +104,9 @@ def rank(
     details = []
     g = engine.graph
     for hit, row in kept:
-        overlap, shared = F.industry_overlap(subject.industries, row.get("industry_codes")
-                                             or row.get("industries") or [])
+        overlap, shared = F.industry_overlap(
+            subject.industries, row.get("industry_codes") or row.get("industries") or []
+        )
         same_city = bool(subject.city_code) and subject.city_code == row.get("city_code")
         dist = None
         if subject.lat is not None and row.get("lat") is not None:
@@ -115,8 +116,11 @@ def rank(
         peers = g.peer_partners(subject.node, cand_node) if subject.node else 0
         load = g.degree(cand_node)
         cand_terms = _industry_terms(row)
-        major_fit = (len(subject.major_terms & cand_terms) / math.sqrt(len(cand_terms) or 1)
-                     if subject.major_terms else 0.0)
+        major_fit = (
+            len(subject.major_terms & cand_terms) / math.sqrt(len(cand_terms) or 1)
+            if subject.major_terms
+            else 0.0
+        )
         values = {
             "dense": round(float(hit.dense), 4),
             "bm25": round(float(hit.bm25) / best_bm25, 4),
@@ -150,8 +154,9 @@ def rank(
             peer_partners=peers,
             load=load,
         )
-        scored.append(Scored(hit.position, row, round(float(s), 6), values, reasons,
-                             collapse_key(row)))
+        scored.append(
+            Scored(hit.position, row, round(float(s), 6), values, reasons, collapse_key(row))
+        )
     scored.sort(key=lambda x: -x.score)
     out = collapse(scored, key=lambda x: x.collapse_key)
     if len(out) < len(scored):
@@ -171,8 +176,9 @@ def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
 def _industry_terms(row: dict[str, Any]) -> set[str]:
     cached = row.get("_industry_terms")
     if cached is None:
-        words = " ".join(industry_label(c) for c in (row.get("industry_codes")
-                                                      or row.get("industries") or []))
+        words = " ".join(
+            industry_label(c) for c in (row.get("industry_codes") or row.get("industries") or [])
+        )
         words += " " + " ".join(row.get("fields") or [])
         cached = frozenset(t for t in tokenize(words) if len(t) >= 2)
         row["_industry_terms"] = cached

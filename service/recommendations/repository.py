@@ -18,20 +18,22 @@ _REGION_JOIN = """JOIN regions r ON r.id = {col}
     LEFT JOIN regions c ON c.code = split_part(r.path, '.', 2)"""
 
 
-def data_versions(conn: psycopg.Connection) -> dict[str, int]:
+def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
     rows = conn.execute("SELECT entity_type, version FROM data_versions").fetchall()
     return {r["entity_type"]: int(r["version"]) for r in rows}
 
 
-def stream(conn: psycopg.Connection, query: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+def stream(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()) -> Iterator[Row]:
     with conn.cursor(name="xiaoqi_snapshot") as cur:
         cur.itersize = 5000
-        cur.execute(query, params or None)  # type: ignore[arg-type]
+        cur.execute(query, params or None)
         yield from cur
 
 
-def enterprises(conn: psycopg.Connection) -> Iterator[Row]:
-    return stream(conn, f"""
+def enterprises(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(
+        conn,
+        f"""
         SELECT e.id, e.name, e.credit_code, e.industry_codes, e.size, e.park_id, e.group_name,
                e.description, e.status, p.name AS park_name, {_REGION},
                coalesce((SELECT array_agg(n.title || '：' || n.description ORDER BY n.id)
@@ -41,52 +43,62 @@ def enterprises(conn: psycopg.Connection) -> Iterator[Row]:
                          WHERE n.enterprise_id = e.id AND n.status = 'open'), '{{}}') AS need_kinds
         FROM enterprises e {_REGION_JOIN.format(col="e.region_id")}
         LEFT JOIN parks p ON p.id = e.park_id
-        ORDER BY e.id""")
+        ORDER BY e.id""",
+    )
 
 
-def programmes(conn: psycopg.Connection) -> Iterator[Row]:
-    return stream(conn, f"""
+def programmes(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(
+        conn,
+        f"""
         SELECT pr.id, pr.name, pr.major_code, pr.level, pr.description, pr.industries,
                pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind, {_REGION}
         FROM programmes pr JOIN schools s ON s.id = pr.school_id
         {_REGION_JOIN.format(col="s.region_id")}
-        ORDER BY pr.id""")
+        ORDER BY pr.id""",
+    )
 
 
-def mentors(conn: psycopg.Connection) -> Iterator[Row]:
-    return stream(conn, f"""
+def mentors(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(
+        conn,
+        f"""
         SELECT m.id, m.name, m.kind, m.title, m.fields, m.description, m.capacity,
                m.school_id, m.enterprise_id, coalesce(s.name, e.name) AS affiliation_name,
                coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION}
         FROM mentors m LEFT JOIN schools s ON s.id = m.school_id
         LEFT JOIN enterprises e ON e.id = m.enterprise_id
         {_REGION_JOIN.format(col="coalesce(s.region_id, e.region_id)")}
-        ORDER BY m.id""")
+        ORDER BY m.id""",
+    )
 
 
-def practice_bases(conn: psycopg.Connection) -> Iterator[Row]:
-    return stream(conn, f"""
+def practice_bases(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(
+        conn,
+        f"""
         SELECT b.id, b.name, b.fields, b.description, b.slots_per_term, b.host_enterprise_id,
                b.host_school_id, coalesce(e.name, s.name) AS host_name,
                coalesce(e.industry_codes, '{{}}') AS industry_codes, {_REGION}
         FROM practice_bases b LEFT JOIN enterprises e ON e.id = b.host_enterprise_id
         LEFT JOIN schools s ON s.id = b.host_school_id
         {_REGION_JOIN.format(col="b.region_id")}
-        ORDER BY b.id""")
+        ORDER BY b.id""",
+    )
 
 
-def active_partnerships(conn: psycopg.Connection) -> list[tuple[str, int, str, int]]:
+def active_partnerships(conn: psycopg.Connection[Any]) -> list[tuple[str, int, str, int]]:
     rows = conn.execute(
         "SELECT a_type, a_id, b_type, b_id FROM partnerships WHERE status = 'active'"
     ).fetchall()
     return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
 
 
-def programme_schools(conn: psycopg.Connection) -> dict[int, int]:
+def programme_schools(conn: psycopg.Connection[Any]) -> dict[int, int]:
     return {r["id"]: r["school_id"] for r in conn.execute("SELECT id, school_id FROM programmes")}
 
 
-def pending_pairs(conn: psycopg.Connection) -> list[Row]:
+def pending_pairs(conn: psycopg.Connection[Any]) -> list[Row]:
     """Pairs submitted for review whose latest decision is none (or 'return' then resubmitted)."""
     return conn.execute("""
         SELECT r.subject_type, r.subject_id, r.candidate_type, r.candidate_id
@@ -96,58 +108,76 @@ def pending_pairs(conn: psycopg.Connection) -> list[Row]:
                           AND v.created_at >= r.submitted_at)""").fetchall()
 
 
-def region_by_code(conn: psycopg.Connection, code: str) -> Row | None:
+def region_by_code(conn: psycopg.Connection[Any], code: str) -> Row | None:
     return conn.execute(
         "SELECT id, code, name, level, path, lat, lon FROM regions WHERE code = %s", (code,)
     ).fetchone()
 
 
-def region_by_id(conn: psycopg.Connection, region_id: int) -> Row | None:
+def region_by_id(conn: psycopg.Connection[Any], region_id: int) -> Row | None:
     return conn.execute(
         "SELECT id, code, name, level, path, lat, lon FROM regions WHERE id = %s", (region_id,)
     ).fetchone()
 
 
-def school(conn: psycopg.Connection, school_id: int) -> Row | None:
-    return conn.execute(f"""
+def school(conn: psycopg.Connection[Any], school_id: int) -> Row | None:
+    return conn.execute(
+        f"""
         SELECT s.id, s.name, s.kind, s.description, s.region_id, {_REGION}
         FROM schools s {_REGION_JOIN.format(col="s.region_id")} WHERE s.id = %s""",
-        (school_id,)).fetchone()
+        (school_id,),
+    ).fetchone()
 
 
-def school_programmes(conn: psycopg.Connection, school_id: int) -> list[Row]:
+def school_programmes(conn: psycopg.Connection[Any], school_id: int) -> list[Row]:
     return conn.execute(
         "SELECT id, name, major_code, industries, capacity FROM programmes WHERE school_id = %s"
-        " ORDER BY id", (school_id,)).fetchall()
+        " ORDER BY id",
+        (school_id,),
+    ).fetchall()
 
 
-def programme(conn: psycopg.Connection, programme_id: int) -> Row | None:
-    return conn.execute(f"""
+def programme(conn: psycopg.Connection[Any], programme_id: int) -> Row | None:
+    return conn.execute(
+        f"""
         SELECT pr.id, pr.name, pr.major_code, pr.level, pr.description, pr.industries,
                pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind,
                s.region_id, {_REGION}
         FROM programmes pr JOIN schools s ON s.id = pr.school_id
-        {_REGION_JOIN.format(col="s.region_id")} WHERE pr.id = %s""", (programme_id,)).fetchone()
+        {_REGION_JOIN.format(col="s.region_id")} WHERE pr.id = %s""",
+        (programme_id,),
+    ).fetchone()
 
 
-def park(conn: psycopg.Connection, park_id: int) -> Row | None:
-    return conn.execute(f"""
+def park(conn: psycopg.Connection[Any], park_id: int) -> Row | None:
+    return conn.execute(
+        f"""
         SELECT p.id, p.name, p.leading_industries, p.description, p.region_id, {_REGION}
         FROM parks p {_REGION_JOIN.format(col="p.region_id")} WHERE p.id = %s""",
-        (park_id,)).fetchone()
+        (park_id,),
+    ).fetchone()
 
 
-def need(conn: psycopg.Connection, need_id: int) -> Row | None:
-    return conn.execute(f"""
+def need(conn: psycopg.Connection[Any], need_id: int) -> Row | None:
+    return conn.execute(
+        f"""
         SELECT n.id, n.kind, n.title, n.description, n.status, n.enterprise_id,
                e.name AS enterprise_name, e.industry_codes, e.region_id, {_REGION}
         FROM needs n JOIN enterprises e ON e.id = n.enterprise_id
-        {_REGION_JOIN.format(col="e.region_id")} WHERE n.id = %s""", (need_id,)).fetchone()
+        {_REGION_JOIN.format(col="e.region_id")} WHERE n.id = %s""",
+        (need_id,),
+    ).fetchone()
 
 
-def insert_run(conn: psycopg.Connection, *, kind: str, requester_id: int | None,
-               request: dict[str, Any], versions: dict[str, Any],
-               timings_ms: dict[str, float]) -> int:
+def insert_run(
+    conn: psycopg.Connection[Any],
+    *,
+    kind: str,
+    requester_id: int | None,
+    request: dict[str, Any],
+    versions: dict[str, Any],
+    timings_ms: dict[str, float],
+) -> int:
     row = conn.execute(
         """INSERT INTO recommendation_runs (kind, requester_id, request, versions, timings_ms)
            VALUES (%s, %s, %s, %s, %s) RETURNING id""",
@@ -157,7 +187,7 @@ def insert_run(conn: psycopg.Connection, *, kind: str, requester_id: int | None,
     return int(row["id"])
 
 
-def insert_items(conn: psycopg.Connection, run_id: int, items: Sequence[Row]) -> list[int]:
+def insert_items(conn: psycopg.Connection[Any], run_id: int, items: Sequence[Row]) -> list[int]:
     if not items:
         return []
     with conn.cursor() as cur:
@@ -165,9 +195,21 @@ def insert_items(conn: psycopg.Connection, run_id: int, items: Sequence[Row]) ->
             """INSERT INTO recommendations (run_id, rank, subject_type, subject_id, candidate_type,
                    candidate_id, score, features, explanation, region_id)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            [(run_id, it["rank"], it["subject_type"], it["subject_id"], it["candidate_type"],
-              it["candidate_id"], it["score"], Jsonb(it["features"]), Jsonb(it["explanation"]),
-              it["region_id"]) for it in items],
+            [
+                (
+                    run_id,
+                    it["rank"],
+                    it["subject_type"],
+                    it["subject_id"],
+                    it["candidate_type"],
+                    it["candidate_id"],
+                    it["score"],
+                    Jsonb(it["features"]),
+                    Jsonb(it["explanation"]),
+                    it["region_id"],
+                )
+                for it in items
+            ],
             returning=True,
         )
         ids: list[int] = []
@@ -180,7 +222,7 @@ def insert_items(conn: psycopg.Connection, run_id: int, items: Sequence[Row]) ->
         return ids
 
 
-def run_with_items(conn: psycopg.Connection, run_id: int) -> tuple[Row | None, list[Row]]:
+def run_with_items(conn: psycopg.Connection[Any], run_id: int) -> tuple[Row | None, list[Row]]:
     run = conn.execute("SELECT * FROM recommendation_runs WHERE id = %s", (run_id,)).fetchone()
     items = conn.execute(
         "SELECT * FROM recommendations WHERE run_id = %s ORDER BY rank", (run_id,)
@@ -188,15 +230,18 @@ def run_with_items(conn: psycopg.Connection, run_id: int) -> tuple[Row | None, l
     return run, items
 
 
-def enterprise_clusters_source(conn: psycopg.Connection) -> Iterator[Row]:
-    return stream(conn, """
+def enterprise_clusters_source(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(
+        conn,
+        """
         SELECT e.id, e.name, e.credit_code, coalesce(c.code, r.code) AS city
         FROM enterprises e JOIN regions r ON r.id = e.region_id
         LEFT JOIN regions c ON c.code = split_part(r.path, '.', 2)
-        ORDER BY e.id""")
+        ORDER BY e.id""",
+    )
 
 
-def enterprise_names(conn: psycopg.Connection, ids: Sequence[int]) -> dict[int, Row]:
+def enterprise_names(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int, Row]:
     rows = conn.execute(
         "SELECT id, name, credit_code, group_name FROM enterprises WHERE id = ANY(%s)", (list(ids),)
     ).fetchall()

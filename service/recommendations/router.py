@@ -33,7 +33,9 @@ def engine_of(request: Request) -> Engine:
     engine = getattr(state, "engine", None)
     if engine is None:
         error = getattr(state, "engine_error", None)
-        raise EngineUnavailable("推荐引擎尚未就绪" + (f"：{error}" if error else "（正在加载索引）"))
+        raise EngineUnavailable(
+            "推荐引擎尚未就绪" + (f"：{error}" if error else "（正在加载索引）")
+        )
     return engine
 
 
@@ -46,10 +48,13 @@ def load_engine(app: FastAPI) -> None:
     def work() -> None:
         try:
             with app.state.pool.connection() as conn:
-                app.state.engine = Engine.load(conn, encoder_name=settings.encoder,
-                                               index_dir=settings.indexes,
-                                               ranker_dir=settings.var_dir / "ranker",
-                                               pool=app.state.pool)
+                app.state.engine = Engine.load(
+                    conn,
+                    encoder_name=settings.encoder,
+                    index_dir=settings.indexes,
+                    ranker_dir=settings.var_dir / "ranker",
+                    pool=app.state.pool,
+                )
         except Exception as exc:  # reported by engine_of and /health, not swallowed
             log.exception("recommendation engine failed to load")
             app.state.engine_error = f"{type(exc).__name__}: {exc}"
@@ -66,42 +71,47 @@ def engine_status(app: FastAPI) -> str:
 
 
 @router.post("/recommendations/partner-enterprises", response_model=S.RecommendationResponse)
-def partner_enterprises(body: S.PartnerEnterprisesRequest, request: Request, conn: Conn,
-                        user: RequiredUser) -> S.RecommendationResponse:
+def partner_enterprises(
+    body: S.PartnerEnterprisesRequest, request: Request, conn: Conn, user: RequiredUser
+) -> S.RecommendationResponse:
     """Candidate partner enterprises for a school, programme or park, within the bureau's region.
 
     Guards applied before ranking: already partnered (incl. duplicate records of the
     enterprise), another enterprise of the same group partnered with the school, pending review,
     the programme's capacity, and the quotas (industries per school, schools per industry)."""
-    return service.partner_enterprises(conn, engine_of(request), request.app.state.settings,
-                                       body, user)
+    return service.partner_enterprises(
+        conn, engine_of(request), request.app.state.settings, body, user
+    )
 
 
 @router.post("/recommendations/programmes", response_model=S.RecommendationResponse)
-def programmes(body: S.ProgrammesRequest, request: Request, conn: Conn,
-               user: RequiredUser) -> S.RecommendationResponse:
+def programmes(
+    body: S.ProgrammesRequest, request: Request, conn: Conn, user: RequiredUser
+) -> S.RecommendationResponse:
     """Programmes (专业) that fit a stored need or a free-text description."""
     return service.programmes(conn, engine_of(request), request.app.state.settings, body, user)
 
 
 @router.post("/recommendations/mentors", response_model=S.RecommendationResponse)
-def mentors(body: S.MentorsRequest, request: Request, conn: Conn,
-            user: RequiredUser) -> S.RecommendationResponse:
+def mentors(
+    body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser
+) -> S.RecommendationResponse:
     """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
     return service.mentors(conn, engine_of(request), request.app.state.settings, body, user)
 
 
 @router.post("/recommendations/practice-bases", response_model=S.RecommendationResponse)
-def practice_bases(body: S.PracticeBasesRequest, request: Request, conn: Conn,
-                   user: RequiredUser) -> S.RecommendationResponse:
+def practice_bases(
+    body: S.PracticeBasesRequest, request: Request, conn: Conn, user: RequiredUser
+) -> S.RecommendationResponse:
     """Practice bases (实践教学基地) for a programme, honouring slots and distance."""
-    return service.practice_bases(conn, engine_of(request), request.app.state.settings, body,
-                                  user)
+    return service.practice_bases(conn, engine_of(request), request.app.state.settings, body, user)
 
 
 @router.get("/recommendations/runs/{run_id}")
-def get_run(run_id: Annotated[int, Path(ge=1, le=2_147_483_647)], conn: Conn,
-            user: RequiredUser) -> dict[str, Any]:
+def get_run(
+    run_id: Annotated[int, Path(ge=1, le=2_147_483_647)], conn: Conn, user: RequiredUser
+) -> dict[str, Any]:
     """A stored run: request, results, features and the versions that produced it."""
     return service.get_run(conn, run_id)
 
@@ -110,26 +120,41 @@ SearchType = Literal["all", "enterprise", "programme", "mentor", "practice_base"
 
 
 @router.get("/search", response_model=list[S.SearchHit], tags=["search"])
-def search(request: Request, conn: Conn,
-           q: Annotated[str, Query(min_length=1, max_length=500)],
-           type: SearchType = "all",
-           k: Annotated[int, Query(ge=1, le=100)] = 20) -> list[S.SearchHit]:
+def search(
+    request: Request,
+    conn: Conn,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    type: SearchType = "all",
+    k: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[S.SearchHit]:
     """Free-text search across entity types (published catalogue; open to anonymous readers)."""
-    types = ["enterprise", "programme", "mentor", "practice_base"] if type == "all" else [type]
+    types: list[str] = (
+        ["enterprise", "programme", "mentor", "practice_base"] if type == "all" else [type]
+    )
     return service.search(conn, engine_of(request), q, types, k)
 
 
 @router.get("/duplicates", tags=["recommendations"])
-def duplicates(request: Request, conn: Conn, user: RequiredUser,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict[str, Any]:
+def duplicates(
+    request: Request,
+    conn: Conn,
+    user: RequiredUser,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
     """Enterprise records that are one company (same credit code or normalised name match)."""
     engine = engine_of(request)
     engine.refresh(conn)
-    clusters = engine.clusters[offset: offset + limit]
+    clusters = engine.clusters[offset : offset + limit]
     from service.recommendations import repository as repo
 
     names = repo.enterprise_names(conn, [i for c in clusters for i in c])
-    return {"total": len(engine.clusters), "limit": limit, "offset": offset,
-            "items": [{"canonical_id": c[0], "records": [names.get(i, {"id": i}) for i in c]}
-                      for c in clusters]}
+    return {
+        "total": len(engine.clusters),
+        "limit": limit,
+        "offset": offset,
+        "items": [
+            {"canonical_id": c[0], "records": [names.get(i, {"id": i}) for i in c]}
+            for c in clusters
+        ],
+    }

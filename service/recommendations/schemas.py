@@ -15,8 +15,11 @@ class SubjectRef(BaseModel):
 
 
 class EnterpriseFilters(BaseModel):
-    industry_codes: list[str] = Field(default_factory=list, max_length=50,
-                                      description="GB/T 4754 codes; matched by division (2 digits)")
+    industry_codes: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="GB/T 4754 codes; matched by division (2 digits)",
+    )
     sizes: list[Literal["大型", "中型", "小型", "微型"]] = Field(default_factory=list)
     park_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     max_distance_km: float | None = Field(default=None, gt=0, le=2000)
@@ -28,9 +31,12 @@ class PartnerEnterprisesRequest(BaseModel):
 
     subject: SubjectRef | None = None
     subjects: list[SubjectRef] = Field(default_factory=list, max_length=50)
-    region: str | None = Field(default=None, pattern=r"^[0-9]{6}$",
-                               description="region code of the requesting bureau's scope "
-                                           "(province, city or county); default: the user's")
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="region code of the requesting bureau's scope "
+        "(province, city or county); default: the user's",
+    )
     k: int = Field(default=10, ge=1, le=100)
     filters: EnterpriseFilters = Field(default_factory=EnterpriseFilters)
     exposure_cap: int | None = Field(default=None, ge=1, le=100)
@@ -51,7 +57,8 @@ class ProgrammesRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=100)
     levels: list[Literal["本科", "职教本科", "高职专科", "中职"]] = Field(default_factory=list)
     school_kinds: list[Literal["双一流", "本科", "职教本科", "高职专科", "中职", "中学"]] = Field(
-        default_factory=list)
+        default_factory=list
+    )
     region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     @model_validator(mode="after")
@@ -64,10 +71,10 @@ class ProgrammesRequest(BaseModel):
 class MentorsRequest(BaseModel):
     programme_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     need_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
-    text: str | None = Field(default=None, min_length=2, max_length=4000,
-                             description="e.g. a student's interest")
-    kinds: list[Literal["academic", "research", "industry_professor"]] = Field(
-        default_factory=list)
+    text: str | None = Field(
+        default=None, min_length=2, max_length=4000, description="e.g. a student's interest"
+    )
+    kinds: list[Literal["academic", "research", "industry_professor"]] = Field(default_factory=list)
     region: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     k: int = Field(default=10, ge=1, le=100)
 

@@ -23,8 +23,9 @@ Actor = Any  # service.auth's User (id, role, region_path); None for internal ca
 
 
 # --------------------------------------------------------------------------- scope
-def resolve_scope(conn: psycopg.Connection, actor: Actor, region_code: str | None
-                  ) -> dict[str, Any] | None:
+def resolve_scope(
+    conn: psycopg.Connection, actor: Actor, region_code: str | None
+) -> dict[str, Any] | None:
     """The region the request is limited to. A bureau or reviewer cannot look outside its own."""
     region = None
     if region_code:
@@ -56,8 +57,13 @@ def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 
 # --------------------------------------------------------------------------- subjects
 def _location(row: dict[str, Any]) -> dict[str, Any]:
-    return {"city_code": row.get("city_code"), "city_name": row.get("city_name"),
-            "lat": row.get("lat"), "lon": row.get("lon"), "region_id": row.get("region_id")}
+    return {
+        "city_code": row.get("city_code"),
+        "city_name": row.get("city_name"),
+        "lat": row.get("lat"),
+        "lon": row.get("lon"),
+        "region_id": row.get("region_id"),
+    }
 
 
 def _major_terms(names: list[str]) -> set[str]:
@@ -71,10 +77,12 @@ def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
             raise NotFound(f"学校 {ref.id} 不存在")
         progs = repo.school_programmes(conn, ref.id)
         return Subject(
-            node=("school", ref.id), label={"type": "school", "id": ref.id, "name": school["name"]},
+            node=("school", ref.id),
+            label={"type": "school", "id": ref.id, "name": school["name"]},
             query_text=school_query_text(school, progs),
             industries=sorted({c for p in progs for c in (p["industries"] or [])}),
-            school_kind=school["kind"], major_terms=_major_terms([p["name"] for p in progs]),
+            school_kind=school["kind"],
+            major_terms=_major_terms([p["name"] for p in progs]),
             **_location(school),
         )
     if ref.type == "programme":
@@ -83,18 +91,26 @@ def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
             raise NotFound(f"专业 {ref.id} 不存在")
         return Subject(
             node=("programme", ref.id),
-            label={"type": "programme", "id": ref.id, "name": prog["name"],
-                   "school": prog["school_name"]},
-            query_text=programme_text(prog), industries=list(prog["industries"] or []),
-            school_kind=prog["school_kind"], major_terms=_major_terms([prog["name"]]),
+            label={
+                "type": "programme",
+                "id": ref.id,
+                "name": prog["name"],
+                "school": prog["school_name"],
+            },
+            query_text=programme_text(prog),
+            industries=list(prog["industries"] or []),
+            school_kind=prog["school_kind"],
+            major_terms=_major_terms([prog["name"]]),
             **_location(prog),
         )
     park = repo.park(conn, ref.id)
     if park is None:
         raise NotFound(f"产业园区 {ref.id} 不存在")
     return Subject(
-        node=("park", ref.id), label={"type": "park", "id": ref.id, "name": park["name"]},
-        query_text=park_query_text(park), industries=list(park["leading_industries"] or []),
+        node=("park", ref.id),
+        label={"type": "park", "id": ref.id, "name": park["name"]},
+        query_text=park_query_text(park),
+        industries=list(park["leading_industries"] or []),
         **_location(park),
     )
 
@@ -105,10 +121,16 @@ def _need_subject(conn: psycopg.Connection, need_id: int) -> Subject:
         raise NotFound(f"需求 {need_id} 不存在")
     return Subject(
         node=("enterprise", need["enterprise_id"]),
-        label={"type": "need", "id": need_id, "title": need["title"],
-               "enterprise": need["enterprise_name"]},
-        query_text=need_text(need), industries=list(need["industry_codes"] or []),
-        need_kinds=[need["kind"]], **_location(need),
+        label={
+            "type": "need",
+            "id": need_id,
+            "title": need["title"],
+            "enterprise": need["enterprise_name"],
+        },
+        query_text=need_text(need),
+        industries=list(need["industry_codes"] or []),
+        need_kinds=[need["kind"]],
+        **_location(need),
     )
 
 
@@ -136,8 +158,9 @@ def pair_guards(engine: Engine, entity: str, pending: set[tuple[G.Node, G.Node]]
     def already(s: Subject, row: dict[str, Any]) -> str | None:
         if s.node is None:
             return None
-        return (G.guard_duplicate_record(g, s.node, node(row))
-                or G.guard_already_partnered(g, s.node, node(row)))
+        return G.guard_duplicate_record(g, s.node, node(row)) or G.guard_already_partnered(
+            g, s.node, node(row)
+        )
 
     def group(s: Subject, row: dict[str, Any]) -> str | None:
         return G.guard_group_partnered(g, s.node, node(row)) if s.node else None
@@ -174,10 +197,14 @@ def quota_guard(engine: Engine, settings: Settings, school_of: Any) -> Guard:
         if sid not in served_cache:
             served_cache[sid] = g.industries_served_by_school(sid)
         return G.guard_quotas(
-            g, school_node, industries,
+            g,
+            school_node,
+            industries,
             max_industries_per_school=settings.quota_industries_per_school,
             max_schools_per_industry=settings.quota_schools_per_industry,
-            schools_serving=serving, served=served_cache[sid])
+            schools_serving=serving,
+            served=served_cache[sid],
+        )
 
     return check
 
@@ -185,16 +212,61 @@ def quota_guard(engine: Engine, settings: Settings, school_of: Any) -> Guard:
 # --------------------------------------------------------------------------- output
 def _candidate_view(engine: Engine, entity: str, row: dict[str, Any]) -> dict[str, Any]:
     keys = {
-        "enterprise": ("id", "name", "credit_code", "industry_codes", "size", "park_id",
-                       "park_name", "group_name", "region_code", "region_name", "city_name"),
-        "programme": ("id", "name", "major_code", "level", "school_id", "school_name",
-                      "school_kind", "industries", "capacity", "capacity_left", "region_code",
-                      "region_name", "city_name"),
-        "mentor": ("id", "name", "kind", "title", "fields", "school_id", "enterprise_id",
-                   "affiliation_name", "capacity", "capacity_left", "region_name", "city_name"),
-        "practice_base": ("id", "name", "fields", "slots_per_term", "capacity_left",
-                          "host_enterprise_id", "host_school_id", "host_name", "region_code",
-                          "region_name", "city_name"),
+        "enterprise": (
+            "id",
+            "name",
+            "credit_code",
+            "industry_codes",
+            "size",
+            "park_id",
+            "park_name",
+            "group_name",
+            "region_code",
+            "region_name",
+            "city_name",
+        ),
+        "programme": (
+            "id",
+            "name",
+            "major_code",
+            "level",
+            "school_id",
+            "school_name",
+            "school_kind",
+            "industries",
+            "capacity",
+            "capacity_left",
+            "region_code",
+            "region_name",
+            "city_name",
+        ),
+        "mentor": (
+            "id",
+            "name",
+            "kind",
+            "title",
+            "fields",
+            "school_id",
+            "enterprise_id",
+            "affiliation_name",
+            "capacity",
+            "capacity_left",
+            "region_name",
+            "city_name",
+        ),
+        "practice_base": (
+            "id",
+            "name",
+            "fields",
+            "slots_per_term",
+            "capacity_left",
+            "host_enterprise_id",
+            "host_school_id",
+            "host_name",
+            "region_code",
+            "region_name",
+            "city_name",
+        ),
     }[entity]
     view = {"type": entity, **{k: row.get(k) for k in keys}}
     if "capacity_left" in keys:
@@ -203,49 +275,87 @@ def _candidate_view(engine: Engine, entity: str, row: dict[str, Any]) -> dict[st
 
 
 def _store_and_render(
-    conn: psycopg.Connection, engine: Engine, *, kind: str, entity: str, actor: Actor,
-    request: dict[str, Any], per_subject: list[tuple[Subject, list[Scored], dict[str, int]]],
-    region: dict[str, Any] | None, timer: Timer, store: bool = True,
+    conn: psycopg.Connection,
+    engine: Engine,
+    *,
+    kind: str,
+    entity: str,
+    actor: Actor,
+    request: dict[str, Any],
+    per_subject: list[tuple[Subject, list[Scored], dict[str, int]]],
+    region: dict[str, Any] | None,
+    timer: Timer,
+    store: bool = True,
     notices: dict[int, str] | None = None,
 ) -> S.RecommendationResponse:
     versions = engine.versions()
     run_id = None
     stored_ids: list[list[int | None]] = [[None] * len(items) for _, items, _ in per_subject]
     if store:
-        run_id = repo.insert_run(conn, kind=kind, requester_id=getattr(actor, "id", None),
-                                 request=request, versions=versions, timings_ms=dict(timer.ms))
+        run_id = repo.insert_run(
+            conn,
+            kind=kind,
+            requester_id=getattr(actor, "id", None),
+            request=request,
+            versions=versions,
+            timings_ms=dict(timer.ms),
+        )
         rank_no = 0
         flat = []
         for subject, items, _ in per_subject:
             for it in items:
                 rank_no += 1
-                flat.append({
-                    "rank": rank_no, "subject_type": subject.node[0] if subject.node else "text",
-                    "subject_id": subject.node[1] if subject.node else None,
-                    "candidate_type": entity, "candidate_id": int(it.row["id"]),
-                    "score": it.score, "features": it.features, "explanation": it.reasons,
-                    "region_id": (region["id"] if region else subject.region_id),
-                })
+                flat.append(
+                    {
+                        "rank": rank_no,
+                        "subject_type": subject.node[0] if subject.node else "text",
+                        "subject_id": subject.node[1] if subject.node else None,
+                        "candidate_type": entity,
+                        "candidate_id": int(it.row["id"]),
+                        "score": it.score,
+                        "features": it.features,
+                        "explanation": it.reasons,
+                        "region_id": (region["id"] if region else subject.region_id),
+                    }
+                )
         ids = iter(repo.insert_items(conn, run_id, flat))
         stored_ids = [[next(ids) for _ in items] for _, items, _ in per_subject]
         timer.lap("store")
     results = []
-    for n, ((subject, items, excluded), rec_ids) in enumerate(zip(per_subject, stored_ids,
-                                                                   strict=True)):
-        results.append(S.SubjectResult(
-            subject=subject.label,
-            items=[S.Item(rank=i + 1, recommendation_id=rid,
-                          candidate=_candidate_view(engine, entity, it.row), score=it.score,
-                          features=it.features, reasons=[S.Reason(**r) for r in it.reasons])
-                   for i, (it, rid) in enumerate(zip(items, rec_ids, strict=True))],
-            excluded=excluded, notice=(notices or {}).get(n)))
-    return S.RecommendationResponse(run_id=run_id, kind=kind, results=results,
-                                    versions=versions, timings_ms=dict(timer.ms))
+    for n, ((subject, items, excluded), rec_ids) in enumerate(
+        zip(per_subject, stored_ids, strict=True)
+    ):
+        results.append(
+            S.SubjectResult(
+                subject=subject.label,
+                items=[
+                    S.Item(
+                        rank=i + 1,
+                        recommendation_id=rid,
+                        candidate=_candidate_view(engine, entity, it.row),
+                        score=it.score,
+                        features=it.features,
+                        reasons=[S.Reason(**r) for r in it.reasons],
+                    )
+                    for i, (it, rid) in enumerate(zip(items, rec_ids, strict=True))
+                ],
+                excluded=excluded,
+                notice=(notices or {}).get(n),
+            )
+        )
+    return S.RecommendationResponse(
+        run_id=run_id, kind=kind, results=results, versions=versions, timings_ms=dict(timer.ms)
+    )
 
 
 # --------------------------------------------------------------------------- journeys
-def partner_enterprises(conn: psycopg.Connection, engine: Engine, settings: Settings,
-                        req: S.PartnerEnterprisesRequest, actor: Actor) -> S.RecommendationResponse:
+def partner_enterprises(
+    conn: psycopg.Connection,
+    engine: Engine,
+    settings: Settings,
+    req: S.PartnerEnterprisesRequest,
+    actor: Actor,
+) -> S.RecommendationResponse:
     timer = Timer()
     region = resolve_scope(conn, actor, req.region)
     engine.refresh(conn)
@@ -261,9 +371,16 @@ def partner_enterprises(conn: psycopg.Connection, engine: Engine, settings: Sett
         mask = _and(mask, snap.where("park_id", [f.park_id]))
     pending = _pending(conn, engine)
     guards = pair_guards(engine, "enterprise", pending)
-    guards.append(quota_guard(engine, settings, lambda s, row: (
-        s.node if s.node and s.node[0] in ("school", "programme") else None,
-        row.get("industry_codes") or [])))
+    guards.append(
+        quota_guard(
+            engine,
+            settings,
+            lambda s, row: (
+                s.node if s.node and s.node[0] in ("school", "programme") else None,
+                row.get("industry_codes") or [],
+            ),
+        )
+    )
     timer.lap("filters")
     cap = req.exposure_cap or settings.exposure_cap
     ranked: list[tuple[Subject, list[Scored], dict[str, int]]] = []
@@ -279,18 +396,38 @@ def partner_enterprises(conn: psycopg.Connection, engine: Engine, settings: Sett
                 notices[n] = "该专业的合作名额已满（容量已用完），未推荐新的企业"
                 ranked.append((subject, [], {G.NO_CAPACITY: 1}))
                 continue
-        items, excluded = rank(engine, "enterprise", subject, m, guards, k=req.k, timer=timer,
-                               collapse_key=lambda r: engine.graph.canon(int(r["id"])))
+        items, excluded = rank(
+            engine,
+            "enterprise",
+            subject,
+            m,
+            guards,
+            k=req.k,
+            timer=timer,
+            collapse_key=lambda r: engine.graph.canon(int(r["id"])),
+        )
         ranked.append((subject, items, excluded))
     # The exposure cap across the batch (a single subject is a batch of one: plain top-k).
-    capped = cap_exposure([items for _, items, _ in ranked],
-                          key=lambda it: engine.graph.canon(int(it.row["id"])), cap=cap, k=req.k)
+    capped = cap_exposure(
+        [items for _, items, _ in ranked],
+        key=lambda it: engine.graph.canon(int(it.row["id"])),
+        cap=cap,
+        k=req.k,
+    )
     per_subject = [(s, items, ex) for (s, _, ex), items in zip(ranked, capped, strict=True)]
     timer.lap("diversify")
-    return _store_and_render(conn, engine, kind="partner_enterprises", entity="enterprise",
-                             actor=actor, request=req.model_dump(mode="json"),
-                             per_subject=per_subject, region=region, timer=timer,
-                             notices=notices)
+    return _store_and_render(
+        conn,
+        engine,
+        kind="partner_enterprises",
+        entity="enterprise",
+        actor=actor,
+        request=req.model_dump(mode="json"),
+        per_subject=per_subject,
+        region=region,
+        timer=timer,
+        notices=notices,
+    )
 
 
 def _programme_capacity_left(engine: Engine, programme_id: int) -> int | None:
@@ -299,8 +436,13 @@ def _programme_capacity_left(engine: Engine, programme_id: int) -> int | None:
     return None if pos is None else engine.capacity_left("programme", snap.rows[pos])
 
 
-def programmes(conn: psycopg.Connection, engine: Engine, settings: Settings,
-               req: S.ProgrammesRequest, actor: Actor) -> S.RecommendationResponse:
+def programmes(
+    conn: psycopg.Connection,
+    engine: Engine,
+    settings: Settings,
+    req: S.ProgrammesRequest,
+    actor: Actor,
+) -> S.RecommendationResponse:
     timer = Timer()
     region = resolve_scope(conn, actor, req.region)
     engine.refresh(conn)
@@ -314,19 +456,42 @@ def programmes(conn: psycopg.Connection, engine: Engine, settings: Settings,
         mask = _and(mask, snap.where("school_kind", req.school_kinds))
     guards = pair_guards(engine, "programme", _pending(conn, engine))
     if subject.node is not None:
-        guards.append(quota_guard(engine, settings, lambda s, row: (
-            ("programme", int(row["id"])), s.industries)))
+        guards.append(
+            quota_guard(
+                engine, settings, lambda s, row: (("programme", int(row["id"])), s.industries)
+            )
+        )
     timer.lap("filters")
-    items, excluded = rank(engine, "programme", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: engine.capacity_left("programme", r))
-    return _store_and_render(conn, engine, kind="programmes", entity="programme", actor=actor,
-                             request=req.model_dump(mode="json"),
-                             per_subject=[(subject, items[: req.k], excluded)], region=region,
-                             timer=timer)
+    items, excluded = rank(
+        engine,
+        "programme",
+        subject,
+        mask,
+        guards,
+        k=req.k,
+        timer=timer,
+        capacity_of=lambda r: engine.capacity_left("programme", r),
+    )
+    return _store_and_render(
+        conn,
+        engine,
+        kind="programmes",
+        entity="programme",
+        actor=actor,
+        request=req.model_dump(mode="json"),
+        per_subject=[(subject, items[: req.k], excluded)],
+        region=region,
+        timer=timer,
+    )
 
 
-def mentors(conn: psycopg.Connection, engine: Engine, settings: Settings,
-            req: S.MentorsRequest, actor: Actor) -> S.RecommendationResponse:
+def mentors(
+    conn: psycopg.Connection,
+    engine: Engine,
+    settings: Settings,
+    req: S.MentorsRequest,
+    actor: Actor,
+) -> S.RecommendationResponse:
     timer = Timer()
     region = resolve_scope(conn, actor, req.region)
     engine.refresh(conn)
@@ -343,16 +508,36 @@ def mentors(conn: psycopg.Connection, engine: Engine, settings: Settings,
         mask = _and(mask, snap.where("kind", req.kinds))
     guards = pair_guards(engine, "mentor", _pending(conn, engine))
     timer.lap("filters")
-    items, excluded = rank(engine, "mentor", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: engine.capacity_left("mentor", r))
-    return _store_and_render(conn, engine, kind="mentors", entity="mentor", actor=actor,
-                             request=req.model_dump(mode="json"),
-                             per_subject=[(subject, items[: req.k], excluded)], region=region,
-                             timer=timer)
+    items, excluded = rank(
+        engine,
+        "mentor",
+        subject,
+        mask,
+        guards,
+        k=req.k,
+        timer=timer,
+        capacity_of=lambda r: engine.capacity_left("mentor", r),
+    )
+    return _store_and_render(
+        conn,
+        engine,
+        kind="mentors",
+        entity="mentor",
+        actor=actor,
+        request=req.model_dump(mode="json"),
+        per_subject=[(subject, items[: req.k], excluded)],
+        region=region,
+        timer=timer,
+    )
 
 
-def practice_bases(conn: psycopg.Connection, engine: Engine, settings: Settings,
-                   req: S.PracticeBasesRequest, actor: Actor) -> S.RecommendationResponse:
+def practice_bases(
+    conn: psycopg.Connection,
+    engine: Engine,
+    settings: Settings,
+    req: S.PracticeBasesRequest,
+    actor: Actor,
+) -> S.RecommendationResponse:
     timer = Timer()
     region = resolve_scope(conn, actor, req.region)
     engine.refresh(conn)
@@ -364,19 +549,38 @@ def practice_bases(conn: psycopg.Connection, engine: Engine, settings: Settings,
         mask = _and(mask, snap.within_km(subject.lat, subject.lon or 0.0, req.max_distance_km))
     guards = pair_guards(engine, "practice_base", _pending(conn, engine))
     min_slots = req.min_slots
-    guards.append(lambda s, row: G.NO_CAPACITY
-                  if (engine.capacity_left("practice_base", row) or 0) < min_slots else None)
+    guards.append(
+        lambda s, row: (
+            G.NO_CAPACITY if (engine.capacity_left("practice_base", row) or 0) < min_slots else None
+        )
+    )
     timer.lap("filters")
-    items, excluded = rank(engine, "practice_base", subject, mask, guards, k=req.k, timer=timer,
-                           capacity_of=lambda r: engine.capacity_left("practice_base", r))
-    return _store_and_render(conn, engine, kind="practice_bases", entity="practice_base",
-                             actor=actor, request=req.model_dump(mode="json"),
-                             per_subject=[(subject, items[: req.k], excluded)], region=region,
-                             timer=timer)
+    items, excluded = rank(
+        engine,
+        "practice_base",
+        subject,
+        mask,
+        guards,
+        k=req.k,
+        timer=timer,
+        capacity_of=lambda r: engine.capacity_left("practice_base", r),
+    )
+    return _store_and_render(
+        conn,
+        engine,
+        kind="practice_bases",
+        entity="practice_base",
+        actor=actor,
+        request=req.model_dump(mode="json"),
+        per_subject=[(subject, items[: req.k], excluded)],
+        region=region,
+        timer=timer,
+    )
 
 
-def search(conn: psycopg.Connection, engine: Engine, q: str, types: list[str], k: int
-           ) -> list[S.SearchHit]:
+def search(
+    conn: psycopg.Connection, engine: Engine, q: str, types: list[str], k: int
+) -> list[S.SearchHit]:
     engine.refresh(conn)
     qvec = engine.query_vector(q)
     qtokens = tokenize(q)
@@ -385,9 +589,16 @@ def search(conn: psycopg.Connection, engine: Engine, q: str, types: list[str], k
         cands = engine.candidates[entity]
         for h in cands.index.search(qvec, qtokens, mask=None, k=k):
             row = cands.snapshot.rows[h.position]
-            hits.append(S.SearchHit(
-                type=entity, id=int(row["id"]), name=str(row.get("name")), score=round(h.fused, 6),
-                snippet=str(row.get("description") or "")[:120], matched_terms=display_terms(h.matched_terms)))
+            hits.append(
+                S.SearchHit(
+                    type=entity,
+                    id=int(row["id"]),
+                    name=str(row.get("name")),
+                    score=round(h.fused, 6),
+                    snippet=str(row.get("description") or "")[:120],
+                    matched_terms=display_terms(h.matched_terms),
+                )
+            )
     hits.sort(key=lambda h: -h.score)
     return hits[:k]
 

@@ -31,8 +31,9 @@ class Snapshot:
     _inverted: dict[str, dict[Any, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, entity: str, rows: Iterable[dict[str, Any]], text_of: Any,
-              version: int = 0) -> Snapshot:
+    def build(
+        cls, entity: str, rows: Iterable[dict[str, Any]], text_of: Any, version: int = 0
+    ) -> Snapshot:
         kept: list[dict[str, Any]] = []
         texts: list[str] = []
         regions: dict[str, list[int]] = defaultdict(list)

@@ -27,20 +27,24 @@ class Evaluation:
     trained: Ranker
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n_train": self.n_train, "n_test": self.n_test,
-                "auc_default": round(self.auc_default, 4),
-                "auc_trained": round(self.auc_trained, 4),
-                "trained_beats_default": self.auc_trained > self.auc_default,
-                "weights": {k: round(v, 3) for k, v in self.trained.weights().items()}}
+        return {
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "auc_default": round(self.auc_default, 4),
+            "auc_trained": round(self.auc_trained, 4),
+            "trained_beats_default": self.auc_trained > self.auc_default,
+            "weights": {k: round(v, 3) for k, v in self.trained.weights().items()},
+        }
 
 
-def labelled(conn: psycopg.Connection) -> tuple[np.ndarray, np.ndarray]:
+def labelled(conn: psycopg.Connection[Any]) -> tuple[np.ndarray, np.ndarray]:
     rows = conn.execute("""
         SELECT DISTINCT ON (r.id) r.features, v.decision, v.created_at
         FROM recommendations r JOIN reviews v ON v.recommendation_id = r.id
         ORDER BY r.id, v.created_at DESC, v.id DESC""").fetchall()
-    rows = sorted((r for r in rows if r["decision"] in ("approve", "reject")),
-                  key=lambda r: r["created_at"])
+    rows = sorted(
+        (r for r in rows if r["decision"] in ("approve", "reject")), key=lambda r: r["created_at"]
+    )
     x = np.array([[float(r["features"].get(n, 0.0)) for n in FEATURE_NAMES] for r in rows])
     y = np.array([1 if r["decision"] == "approve" else 0 for r in rows])
     return x.reshape(-1, len(FEATURE_NAMES)), y
@@ -52,8 +56,9 @@ def evaluate(x: np.ndarray, y: np.ndarray, holdout: float = 0.25) -> Evaluation:
     if len(set(yte.tolist())) < 2:
         raise ValueError("the held-out decisions need both approvals and rejections")
     trained = Ranker.fit(xtr, ytr)
-    return Evaluation(len(ytr), len(yte), Ranker.default().auc(xte, yte), trained.auc(xte, yte),
-                      trained)
+    return Evaluation(
+        len(ytr), len(yte), Ranker.default().auc(xte, yte), trained.auc(xte, yte), trained
+    )
 
 
 def simulated_decision(features: dict[str, float], rng: random.Random) -> str:
@@ -62,7 +67,12 @@ def simulated_decision(features: dict[str, float], rng: random.Random) -> str:
     It prefers same-city pairs in a shared industry and dislikes enterprises that already carry
     many partnerships — a taste the default weights only partly share — plus noise.
     """
-    z = (2.5 * features.get("industry_match", 0) + 1.5 * features.get("same_city", 0)
-         - 1.2 * features.get("load", 0) + 2.0 * features.get("dense", 0)
-         + rng.gauss(0, 0.6) - 1.6)
+    z = (
+        2.5 * features.get("industry_match", 0)
+        + 1.5 * features.get("same_city", 0)
+        - 1.2 * features.get("load", 0)
+        + 2.0 * features.get("dense", 0)
+        + rng.gauss(0, 0.6)
+        - 1.6
+    )
     return "approve" if z > 0 else "reject"

@@ -47,8 +47,12 @@ def counts_by_school(g: PartnershipGraph) -> dict[int, dict[str, int]]:
 
 
 def build(
-    g: PartnershipGraph, schools: list[dict[str, Any]], *, max_industries: int,
-    max_schools: int, only_active: bool = True,
+    g: PartnershipGraph,
+    schools: list[dict[str, Any]],
+    *,
+    max_industries: int,
+    max_schools: int,
+    only_active: bool = True,
 ) -> Coverage:
     per_school = counts_by_school(g)
     per_division: dict[str, int] = defaultdict(int)
@@ -61,11 +65,18 @@ def build(
         if only_active and not cells:
             continue
         n = len(cells)
-        rows.append({"school": s, "cells": cells, "industries": n,
-                     "status": status(n, MIN_INDUSTRIES_PER_SCHOOL, max_industries)})
+        rows.append(
+            {
+                "school": s,
+                "cells": cells,
+                "industries": n,
+                "status": status(n, MIN_INDUSTRIES_PER_SCHOOL, max_industries),
+            }
+        )
     divisions = sorted({d for r in rows for d in r["cells"]})
-    div_status = {d: status(per_division[d], MIN_SCHOOLS_PER_INDUSTRY, max_schools)
-                  for d in divisions}
+    div_status = {
+        d: status(per_division[d], MIN_SCHOOLS_PER_INDUSTRY, max_schools) for d in divisions
+    }
     summary = {
         "schools": len(rows),
         "schools_under": sum(r["status"] == "under" for r in rows),

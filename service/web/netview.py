@@ -16,8 +16,13 @@ import networkx as nx
 Node = tuple[str, int]
 
 COLOURS = {
-    "school": "#2f6fde", "programme": "#7aa5f0", "enterprise": "#e07b28", "park": "#2e9e6b",
-    "bureau": "#8a55c9", "mentor": "#c9457a", "practice_base": "#b5982a",
+    "school": "#2f6fde",
+    "programme": "#7aa5f0",
+    "enterprise": "#e07b28",
+    "park": "#2e9e6b",
+    "bureau": "#8a55c9",
+    "mentor": "#c9457a",
+    "practice_base": "#b5982a",
 }
 TYPE_ORDER = ("bureau", "park", "school", "programme", "enterprise", "mentor", "practice_base")
 MAX_NODES = 90  # beyond this the outer ring is cut (and the page says so)
@@ -38,16 +43,18 @@ def ego(graph: nx.Graph, centre: Node, radius: int) -> tuple[nx.Graph, dict[Node
         g.add_node(centre)
         return g, {centre: 0}, 0
     dist: dict[Node, int] = nx.single_source_shortest_path_length(graph, centre, cutoff=radius)
-    keep = sorted(dist, key=lambda n: (dist[n], TYPE_ORDER.index(n[0])
-                                       if n[0] in TYPE_ORDER else 99, n[1]))
+    keep = sorted(
+        dist, key=lambda n: (dist[n], TYPE_ORDER.index(n[0]) if n[0] in TYPE_ORDER else 99, n[1])
+    )
     cut = max(0, len(keep) - MAX_NODES)
     keep = keep[:MAX_NODES]
     sub = graph.subgraph(keep).copy()
     return sub, {n: dist[n] for n in keep}, cut
 
 
-def layout(sub: nx.Graph, dist: dict[Node, int], centre: Node, size: float) -> dict[
-        Node, tuple[float, float]]:
+def layout(
+    sub: nx.Graph, dist: dict[Node, int], centre: Node, size: float
+) -> dict[Node, tuple[float, float]]:
     rings: dict[int, list[Node]] = {}
     for n, d in dist.items():
         rings.setdefault(d, []).append(n)
@@ -55,13 +62,21 @@ def layout(sub: nx.Graph, dist: dict[Node, int], centre: Node, size: float) -> d
     angle_of: dict[Node, float] = {centre: 0.0}
     max_ring = max(rings) if rings else 0
     for d in sorted(k for k in rings if k > 0):
+
         def parent_angle(n: Node, d: int = d) -> float:
-            parents = [angle_of[m] for m in sub.neighbors(n) if dist.get(m) == d - 1
-                       and m in angle_of]
+            parents = [
+                angle_of[m] for m in sub.neighbors(n) if dist.get(m) == d - 1 and m in angle_of
+            ]
             return min(parents) if parents else 0.0
 
-        members = sorted(rings[d], key=lambda n: (parent_angle(n), TYPE_ORDER.index(n[0])
-                                                  if n[0] in TYPE_ORDER else 99, n[1]))
+        members = sorted(
+            rings[d],
+            key=lambda n: (
+                parent_angle(n),
+                TYPE_ORDER.index(n[0]) if n[0] in TYPE_ORDER else 99,
+                n[1],
+            ),
+        )
         r = (size / 2 - 70) * d / max_ring
         for i, n in enumerate(members):
             a = 2 * math.pi * i / len(members) - math.pi / 2
@@ -79,8 +94,10 @@ def draw(
 ) -> Drawing:
     sub, dist, cut = ego(graph, centre, radius)
     pos = layout(sub, dist, centre, size)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-           f'class="netsvg" role="img" aria-label="合作网络图">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'class="netsvg" role="img" aria-label="合作网络图">'
+    ]
     out.append('<g class="edges" stroke="#9aa7b8" stroke-width="1.2">')
     for u, v in sub.edges():
         (x1, y1), (x2, y2) = pos[u], pos[v]

@@ -33,14 +33,29 @@ def _engine(request: Request, conn: Any) -> Any:
 
 
 @router.get("/network")
-def network(request: Request, conn: TxConn, type: str = "school", id: str = "", q: str = "",
-            radius: str = "1") -> Response:
+def network(
+    request: Request,
+    conn: TxConn,
+    type: str = "school",
+    id: str = "",
+    q: str = "",
+    radius: str = "1",
+) -> Response:
     ptype = type if type in NETWORK_TYPES else "school"
     hops = 2 if radius == "2" else 1
     matches = repo.find_parties(conn, ptype, q.strip()[:100]) if q.strip() else []
-    context: dict[str, Any] = {"ptype": ptype, "q": q, "radius": hops, "matches": matches,
-                               "types": NETWORK_TYPES, "colours": netview.COLOURS,
-                               "drawing": None, "centre": None, "error": None, "partners": []}
+    context: dict[str, Any] = {
+        "ptype": ptype,
+        "q": q,
+        "radius": hops,
+        "matches": matches,
+        "types": NETWORK_TYPES,
+        "colours": netview.COLOURS,
+        "drawing": None,
+        "centre": None,
+        "error": None,
+        "partners": [],
+    }
     if id.isdigit() and len(id) < 10:
         pid = int(id)
         names = repo.names(conn, [(ptype, pid)])
@@ -59,9 +74,12 @@ def network(request: Request, conn: TxConn, type: str = "school", id: str = "", 
                 context["drawing"] = netview.draw(g.graph, centre, hops, names)
                 context["centre"] = {"type": ptype, "id": pid, "name": names[centre]}
                 context["partners"] = sorted(
-                    ({"type": n[0], "id": n[1], "name": names.get(n, "")}
-                     for n in (g.graph.neighbors(centre) if centre in g.graph else [])),
-                    key=lambda p: (p["type"], p["name"]))
+                    (
+                        {"type": n[0], "id": n[1], "name": names.get(n, "")}
+                        for n in (g.graph.neighbors(centre) if centre in g.graph else [])
+                    ),
+                    key=lambda p: (p["type"], p["name"]),
+                )
     elif id:
         context["error"] = "编号应为正整数"
     return page(request, "network.html", title="合作网络", **context)
@@ -74,17 +92,34 @@ def coverage(request: Request, conn: TxConn, all: str = "") -> Response:
         return user
     engine = _engine(request, conn)
     if engine is None:
-        return page(request, "error.html", status_code=503, title="暂不可用",
-                    message="推荐引擎尚未就绪，覆盖情况暂不可用")
+        return page(
+            request,
+            "error.html",
+            status_code=503,
+            title="暂不可用",
+            message="推荐引擎尚未就绪，覆盖情况暂不可用",
+        )
     settings = request.app.state.settings
     schools = repo.schools_in_scope(conn, region_scope(user))
-    data = cov.build(engine.graph, schools, max_industries=settings.quota_industries_per_school,
-                     max_schools=settings.quota_schools_per_industry, only_active=all != "1")
-    return page(request, "coverage.html", title="覆盖情况", cov=data, show_all=all == "1",
-                scope=scope_label(user), min_schools=cov.MIN_SCHOOLS_PER_INDUSTRY,
-                max_schools=settings.quota_schools_per_industry,
-                min_industries=cov.MIN_INDUSTRIES_PER_SCHOOL,
-                max_industries=settings.quota_industries_per_school)
+    data = cov.build(
+        engine.graph,
+        schools,
+        max_industries=settings.quota_industries_per_school,
+        max_schools=settings.quota_schools_per_industry,
+        only_active=all != "1",
+    )
+    return page(
+        request,
+        "coverage.html",
+        title="覆盖情况",
+        cov=data,
+        show_all=all == "1",
+        scope=scope_label(user),
+        min_schools=cov.MIN_SCHOOLS_PER_INDUSTRY,
+        max_schools=settings.quota_schools_per_industry,
+        min_industries=cov.MIN_INDUSTRIES_PER_SCHOOL,
+        max_industries=settings.quota_industries_per_school,
+    )
 
 
 def _kinds() -> dict[str, str]:
@@ -96,13 +131,23 @@ def import_form(request: Request) -> Response:
     user = gate(request, IMPORT_ROLES)
     if isinstance(user, Response):
         return user
-    return page(request, "import.html", title="数据导入", kinds=_kinds(), report=None,
-                kind="enterprises", skip=False, error=None)
+    return page(
+        request,
+        "import.html",
+        title="数据导入",
+        kinds=_kinds(),
+        report=None,
+        kind="enterprises",
+        skip=False,
+        error=None,
+    )
 
 
 @router.post("/import")
 def import_upload(
-    request: Request, conn: TxConn, file: Annotated[UploadFile | None, File()] = None,
+    request: Request,
+    conn: TxConn,
+    file: Annotated[UploadFile | None, File()] = None,
     kind: Annotated[str, Form(max_length=40)] = "enterprises",
     skip_invalid: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
@@ -110,8 +155,13 @@ def import_upload(
     if isinstance(user, Response):
         return user
     skip = skip_invalid in ("1", "on", "true")
-    context: dict[str, Any] = {"kinds": _kinds(), "kind": kind, "skip": skip, "report": None,
-                               "error": None}
+    context: dict[str, Any] = {
+        "kinds": _kinds(),
+        "kind": kind,
+        "skip": skip,
+        "report": None,
+        "error": None,
+    }
     if kind not in KINDS:
         context["error"] = "请选择导入类型"
     elif file is None or not file.filename:
@@ -121,8 +171,14 @@ def import_upload(
     else:
         try:
             with conn.transaction():
-                report = import_file(conn, file.file, file.filename, kind, skip_invalid=skip,
-                                     actor_id=getattr(user_of(request), "id", None))
+                report = import_file(
+                    conn,
+                    file.file,
+                    file.filename,
+                    kind,
+                    skip_invalid=skip,
+                    actor_id=getattr(user_of(request), "id", None),
+                )
             context["report"] = report.model_dump()
         except DomainError as exc:
             context["error"] = exc.detail

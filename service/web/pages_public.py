@@ -38,31 +38,51 @@ def home(request: Request, conn: TxConn) -> Response:
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
-    return page(request, "login.html", title="登录", next=safe_next(next), error=None,
-                username="")
+    return page(request, "login.html", title="登录", next=safe_next(next), error=None, username="")
 
 
 @router.post("/login")
 def login(
-    request: Request, conn: TxConn, username: Annotated[str, Form(max_length=64)] = "",
+    request: Request,
+    conn: TxConn,
+    username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     target = safe_next(next)
     if not username or not password:
-        return page(request, "login.html", status_code=422, title="登录", next=target,
-                    error="请输入用户名和密码", username=username)
+        return page(
+            request,
+            "login.html",
+            status_code=422,
+            title="登录",
+            next=target,
+            error="请输入用户名和密码",
+            username=username,
+        )
     try:
         with conn.transaction():
             user = auth.authenticate(conn, username, password)
             token, expires = auth.start_session(conn, user)
     except DomainError as exc:
-        return page(request, "login.html", status_code=exc.status_code, title="登录",
-                    next=target, error=exc.detail.split(" (")[0], username=username)
+        return page(
+            request,
+            "login.html",
+            status_code=exc.status_code,
+            title="登录",
+            next=target,
+            error=exc.detail.split(" (")[0],
+            username=username,
+        )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        auth.SESSION_COOKIE, token, max_age=int(auth.SESSION_TTL.total_seconds()),
-        expires=expires, httponly=True, samesite="lax", path="/",
+        auth.SESSION_COOKIE,
+        token,
+        max_age=int(auth.SESSION_TTL.total_seconds()),
+        expires=expires,
+        httponly=True,
+        samesite="lax",
+        path="/",
         secure=request.url.scheme == "https",
     )
     return response
@@ -82,12 +102,10 @@ def _int(text: str | None, default: int = 0) -> int:
     return int(text) if text and text.isdigit() and len(text) < 9 else default
 
 
-def _catalogue(request: Request, conn: TxConn, kind: str, q: str, page_no: str | None
-               ) -> Response:
+def _catalogue(request: Request, conn: TxConn, kind: str, q: str, page_no: str | None) -> Response:
     entity = BY_TYPE[kind]
     number = max(1, _int(page_no, 1))
-    query: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE,
-                             "sort": "name"}
+    query: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (number - 1) * PAGE_SIZE, "sort": "name"}
     if q.strip():
         query["q"] = q.strip()[:100]
     error = None
@@ -102,9 +120,20 @@ def _catalogue(request: Request, conn: TxConn, kind: str, q: str, page_no: str |
     contacts = user_of(request) is not None
     items = [catalog.present(r, contacts=contacts) for r in result["items"]]
     total = result["total"] or 0
-    return page(request, "catalogue.html", title=entity.label + "名录", kind=kind,
-                label=entity.label, q=q, items=items, total=total, page_no=number,
-                pages=max(1, -(-total // PAGE_SIZE)), contacts=contacts, error=error)
+    return page(
+        request,
+        "catalogue.html",
+        title=entity.label + "名录",
+        kind=kind,
+        label=entity.label,
+        q=q,
+        items=items,
+        total=total,
+        page_no=number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        contacts=contacts,
+        error=error,
+    )
 
 
 @router.get("/schools")
@@ -113,6 +142,5 @@ def schools(request: Request, conn: TxConn, q: str = "", page: str | None = None
 
 
 @router.get("/enterprises")
-def enterprises(request: Request, conn: TxConn, q: str = "", page: str | None = None
-                ) -> Response:
+def enterprises(request: Request, conn: TxConn, q: str = "", page: str | None = None) -> Response:
     return _catalogue(request, conn, "enterprise", q, page)

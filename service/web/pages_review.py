@@ -16,8 +16,12 @@ from service.web.render import DECISION_NAMES, REVIEW_ROLES, gate, page, scope_l
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
-CANDIDATE_TYPES = {"enterprise": "企业", "programme": "专业", "mentor": "导师",
-                   "practice_base": "实践基地"}
+CANDIDATE_TYPES = {
+    "enterprise": "企业",
+    "programme": "专业",
+    "mentor": "导师",
+    "practice_base": "实践基地",
+}
 
 
 def _back(path: str, ok: str | None = None, err: str | None = None) -> RedirectResponse:
@@ -31,9 +35,15 @@ def _local(path: str) -> str:
 
 
 @router.get("/review")
-def queue(request: Request, conn: TxConn, sort: str = "score", type: str = "",
-          page_no: Annotated[str, Query(alias="page")] = "1", ok: str = "", err: str = ""
-          ) -> Response:
+def queue(
+    request: Request,
+    conn: TxConn,
+    sort: str = "score",
+    type: str = "",
+    page_no: Annotated[str, Query(alias="page")] = "1",
+    ok: str = "",
+    err: str = "",
+) -> Response:
     user = gate(request, REVIEW_ROLES)
     if isinstance(user, Response):
         return user
@@ -41,20 +51,41 @@ def queue(request: Request, conn: TxConn, sort: str = "score", type: str = "",
     number = max(number, 1)
     sort = sort if sort in ("score", "age") else "score"
     ctype = type if type in CANDIDATE_TYPES else None
-    data = review.queue(conn, user, region=None, candidate_type=ctype, min_score=None,
-                        max_age_days=None, sort=sort, limit=PAGE_SIZE,
-                        offset=(number - 1) * PAGE_SIZE)
+    data = review.queue(
+        conn,
+        user,
+        region=None,
+        candidate_type=ctype,
+        min_score=None,
+        max_age_days=None,
+        sort=sort,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+    )
     pages = max(1, -(-data["total"] // PAGE_SIZE))
-    return page(request, "review.html", title="审核队列", items=data["items"],
-                total=data["total"], sort=sort, ctype=ctype or "", page_no=number, pages=pages,
-                candidate_types=CANDIDATE_TYPES, ok=ok[:300], err=err[:600],
-                scope=scope_label(user), here=str(request.url.path) + (
-                    f"?{request.url.query}" if request.url.query else ""))
+    return page(
+        request,
+        "review.html",
+        title="审核队列",
+        items=data["items"],
+        total=data["total"],
+        sort=sort,
+        ctype=ctype or "",
+        page_no=number,
+        pages=pages,
+        candidate_types=CANDIDATE_TYPES,
+        ok=ok[:300],
+        err=err[:600],
+        scope=scope_label(user),
+        here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+    )
 
 
 @router.post("/review/items/{rec_id}/decide")
 def decide(
-    request: Request, conn: TxConn, rec_id: int,
+    request: Request,
+    conn: TxConn,
+    rec_id: int,
     decision: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     back: Annotated[str, Form(max_length=500)] = "/review",
@@ -78,7 +109,9 @@ def decide(
 
 @router.post("/review/bulk")
 def decide_bulk(
-    request: Request, conn: TxConn, rec: Annotated[list[str] | None, Form()] = None,
+    request: Request,
+    conn: TxConn,
+    rec: Annotated[list[str] | None, Form()] = None,
     decision: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     back: Annotated[str, Form(max_length=500)] = "/review",
@@ -108,13 +141,17 @@ def history_list(request: Request, conn: TxConn) -> Response:
     if isinstance(user, Response):
         return user
     rows = repo.recent_decisions(conn, region_scope(user), 100)
-    names = repo.names(conn, [(r["subject_type"], r["subject_id"]) for r in rows]
-                       + [(r["candidate_type"], r["candidate_id"]) for r in rows])
+    names = repo.names(
+        conn,
+        [(r["subject_type"], r["subject_id"]) for r in rows]
+        + [(r["candidate_type"], r["candidate_id"]) for r in rows],
+    )
     for r in rows:
         r["subject_name"] = names.get((r["subject_type"], r["subject_id"]), "文字描述")
         r["candidate_name"] = names.get((r["candidate_type"], r["candidate_id"]), "")
-    return page(request, "review_history.html", title="审核记录", rows=rows,
-                scope=scope_label(user))
+    return page(
+        request, "review_history.html", title="审核记录", rows=rows, scope=scope_label(user)
+    )
 
 
 @router.get("/review/items/{rec_id}")
@@ -123,17 +160,27 @@ def item(request: Request, conn: TxConn, rec_id: str, ok: str = "", err: str = "
     if isinstance(user, Response):
         return user
     if not rec_id.isdigit() or len(rec_id) > 9:
-        return page(request, "error.html", status_code=404, title="未找到",
-                    message=f"推荐 {rec_id} 不存在")
+        return page(
+            request, "error.html", status_code=404, title="未找到", message=f"推荐 {rec_id} 不存在"
+        )
     number = int(rec_id)
     try:
         with conn.transaction():
             detail: dict[str, Any] = review.item(conn, user, number)
             hist = review.history(conn, user, number)
     except DomainError as exc:
-        return page(request, "error.html", status_code=exc.status_code, title="无法查看",
-                    message=exc.detail)
-    return page(request, "review_item.html", title=f"推荐 {number}", it=detail, history=hist,
-                can_decide=user.role in REVIEW_ROLES and detail["state"] == "pending",
-                ok=ok[:300], err=err[:600], here=f"/review/items/{number}",
-                quote=quote)
+        return page(
+            request, "error.html", status_code=exc.status_code, title="无法查看", message=exc.detail
+        )
+    return page(
+        request,
+        "review_item.html",
+        title=f"推荐 {number}",
+        it=detail,
+        history=hist,
+        can_decide=user.role in REVIEW_ROLES and detail["state"] == "pending",
+        ok=ok[:300],
+        err=err[:600],
+        here=f"/review/items/{number}",
+        quote=quote,
+    )

@@ -21,24 +21,46 @@ HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 PARTY_LABELS = {
-    "bureau": "教育行政部门", "park": "产业园区", "school": "学校", "programme": "专业",
-    "enterprise": "企业", "mentor": "导师", "practice_base": "实践基地", "need": "需求",
+    "bureau": "教育行政部门",
+    "park": "产业园区",
+    "school": "学校",
+    "programme": "专业",
+    "enterprise": "企业",
+    "mentor": "导师",
+    "practice_base": "实践基地",
+    "need": "需求",
     "text": "文字描述",
 }
 FEATURE_LABELS = {
-    "dense": "语义相似度", "bm25": "关键词得分", "fused": "融合检索分",
+    "dense": "语义相似度",
+    "bm25": "关键词得分",
+    "fused": "融合检索分",
     "industry_match": "行业匹配",
-    "major_fit": "专业–产业契合", "same_city": "同城", "proximity": "距离接近度",
-    "capacity_left": "剩余容量", "kind_fit": "院校类型适配", "peer_partners": "同伴合作",
+    "major_fit": "专业–产业契合",
+    "same_city": "同城",
+    "proximity": "距离接近度",
+    "capacity_left": "剩余容量",
+    "kind_fit": "院校类型适配",
+    "peer_partners": "同伴合作",
     "load": "现有合作负荷",
 }
 KEY_FEATURES = ("fused", "industry_match", "major_fit", "proximity", "peer_partners")
 DECISION_NAMES = {"approve": "批准", "reject": "驳回", "return": "退回"}
-STATE_NAMES = {"draft": "草稿", "pending": "待审核", "returned": "已退回", "approved": "已批准",
-               "rejected": "已驳回"}
+STATE_NAMES = {
+    "draft": "草稿",
+    "pending": "待审核",
+    "returned": "已退回",
+    "approved": "已批准",
+    "rejected": "已驳回",
+}
 MENTOR_KINDS = {"academic": "学术导师", "research": "科研导师", "industry_professor": "产业教授"}
-NEED_KINDS = {"talent": "人才", "technology": "技术", "training": "培训",
-              "practice_base": "实践基地", "mentor": "导师"}
+NEED_KINDS = {
+    "talent": "人才",
+    "technology": "技术",
+    "training": "培训",
+    "practice_base": "实践基地",
+    "mentor": "导师",
+}
 
 EXCLUDED_TEXT = {**GUARD_TEXT, "near_duplicate_collapsed": "近似重复的企业记录已合并"}
 
@@ -96,13 +118,19 @@ def nav_for(user: User | None, current: str) -> list[tuple[str, str, bool]]:
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     user = user_of(request)
     base = {
-        "user": user, "role_name": ROLE_NAMES.get(user.role, "") if user else "",
-        "nav": nav_for(user, request.url.path), "path": request.url.path,
+        "user": user,
+        "role_name": ROLE_NAMES.get(user.role, "") if user else "",
+        "nav": nav_for(user, request.url.path),
+        "path": request.url.path,
         "party_labels": PARTY_LABELS,
-        "feature_labels": FEATURE_LABELS, "key_features": KEY_FEATURES,
-        "decision_names": DECISION_NAMES, "state_names": STATE_NAMES,
-        "industry_label": industry_label, "guard_text": EXCLUDED_TEXT,
-        "mentor_kinds": MENTOR_KINDS, "need_kinds": NEED_KINDS,
+        "feature_labels": FEATURE_LABELS,
+        "key_features": KEY_FEATURES,
+        "decision_names": DECISION_NAMES,
+        "state_names": STATE_NAMES,
+        "industry_label": industry_label,
+        "guard_text": EXCLUDED_TEXT,
+        "mentor_kinds": MENTOR_KINDS,
+        "need_kinds": NEED_KINDS,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
@@ -119,9 +147,14 @@ def gate(request: Request, roles: tuple[str, ...] | None = None) -> User | Respo
         return to_login(request)
     if roles is not None and user.role not in roles:
         allowed = "、".join(ROLE_NAMES[r] for r in roles)
-        return page(request, "error.html", status_code=403, title="无权访问",
-                    message=f"此页面仅向以下角色开放：{allowed}。您当前的角色是"
-                            f"「{ROLE_NAMES.get(user.role, user.role)}」。")
+        return page(
+            request,
+            "error.html",
+            status_code=403,
+            title="无权访问",
+            message=f"此页面仅向以下角色开放：{allowed}。您当前的角色是"
+            f"「{ROLE_NAMES.get(user.role, user.role)}」。",
+        )
     return user
 
 

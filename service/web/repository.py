@@ -70,25 +70,34 @@ def _like(text: str) -> str:
 
 
 def counts(conn: psycopg.Connection) -> Row:
-    row = _one(conn, """
+    row = _one(
+        conn,
+        """
         SELECT (SELECT count(*) FROM schools) AS schools,
                (SELECT count(*) FROM programmes) AS programmes,
                (SELECT count(*) FROM enterprises WHERE status = 'active') AS enterprises,
                (SELECT count(*) FROM partnerships WHERE status = 'active') AS partnerships,
-               (SELECT count(*) FROM review_pending_pairs) AS pending""")
+               (SELECT count(*) FROM review_pending_pairs) AS pending""",
+    )
     assert row is not None
     return row
 
 
 def enterprise_needs(conn: psycopg.Connection, enterprise_id: int) -> list[Row]:
-    return _all(conn, """SELECT id, kind, title, description FROM needs
+    return _all(
+        conn,
+        """SELECT id, kind, title, description FROM needs
                          WHERE enterprise_id = %s AND status = 'open' ORDER BY id LIMIT 100""",
-                (enterprise_id,))
+        (enterprise_id,),
+    )
 
 
 def need(conn: psycopg.Connection, need_id: int) -> Row | None:
-    return _one(conn, "SELECT id, enterprise_id, kind, title, description FROM needs WHERE id = %s",
-                (need_id,))
+    return _one(
+        conn,
+        "SELECT id, enterprise_id, kind, title, description FROM needs WHERE id = %s",
+        (need_id,),
+    )
 
 
 def recent_decisions(conn: psycopg.Connection, scope: str | None, limit: int) -> list[Row]:
@@ -129,8 +138,9 @@ _NAMES = {
 PARTY_TYPES = tuple(t for t in _NAMES if t != "need")
 
 
-def names(conn: psycopg.Connection, parties: Iterable[tuple[str, int | None]]) -> dict[
-        tuple[str, int], str]:
+def names(
+    conn: psycopg.Connection, parties: Iterable[tuple[str, int | None]]
+) -> dict[tuple[str, int], str]:
     by_type: dict[str, set[int]] = {}
     for t, i in parties:
         if i is not None and t in _NAMES:
@@ -152,7 +162,7 @@ _FIND = {
     "bureau": "SELECT id, name FROM bureaus WHERE name ILIKE %s ORDER BY name LIMIT %s",
     "mentor": "SELECT id, name FROM mentors WHERE name ILIKE %s ORDER BY name LIMIT %s",
     "practice_base": "SELECT id, name FROM practice_bases WHERE name ILIKE %s ORDER BY name"
-                     " LIMIT %s",
+    " LIMIT %s",
 }
 
 

@@ -17,9 +17,15 @@ from tests.fixtures.server import running_server
 from tests.service.auth.helpers import PASSWORD, make_user
 from tests.service.recommendations.world import World, build
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 USERS = {  # username → (role, region)
     "admin": ("province_admin", None),
     "reviewer_zz": ("reviewer", "410100"),
@@ -45,9 +51,13 @@ def site(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site
     users = {}
     for name, (role, region) in USERS.items():
         users[name] = make_user(
-            pg_url, name, role, region=region,
+            pg_url,
+            name,
+            role,
+            region=region,
             school_id=world["S1"] if role == "school" else None,
-            enterprise_id=world["E8"] if role == "enterprise" else None)
+            enterprise_id=world["E8"] if role == "enterprise" else None,
+        )
     settings = Settings(database_url=pg_url, mode="test", var_dir=tmp_path_factory.mktemp("var"))
     with running_server(create_app(settings)) as base:
         yield Site(base, pg_url, world, users)

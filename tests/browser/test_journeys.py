@@ -84,8 +84,12 @@ def test_bureau_to_review_to_partnership(open_as: Any, site: Site) -> None:
     bureau.wait_for_selector("#results")
     cards = bureau.locator("article.rec")
     assert cards.count() >= 2
-    shown = {int(x) for x in bureau.locator("article.rec").evaluate_all(
-        "els => els.map(e => e.dataset.candidate)")}
+    shown = {
+        int(x)
+        for x in bureau.locator("article.rec").evaluate_all(
+            "els => els.map(e => e.dataset.candidate)"
+        )
+    }
     assert w["E6"] in shown and w["E8"] in shown
     assert w["E1"] not in shown and w["E5"] not in shown  # partnered; other region
     first = bureau.locator(f"article[data-candidate='{w['E6']}']")
@@ -115,17 +119,24 @@ def test_bureau_to_review_to_partnership(open_as: Any, site: Site) -> None:
     assert "须说明理由" in reviewer.inner_text(".flash-err")
     reviewer.locator(f"#item-{rec_e6} button[value=approve]").click()
     assert "已建立结对关系" in reviewer.inner_text(".flash-ok")
-    rows = _db(site, """SELECT id FROM partnerships WHERE status = 'active'
+    rows = _db(
+        site,
+        """SELECT id FROM partnerships WHERE status = 'active'
                         AND a_type = 'enterprise' AND a_id = %s AND b_type = 'school'
                         AND b_id = %s AND source = %s""",
-               (w["E6"], w["S1"], f"review:{rec_e6}"))
+        (w["E6"], w["S1"], f"review:{rec_e6}"),
+    )
     assert len(rows) == 1
     reviewer.fill(f"#item-{rec_e8} input[name=reason]", "该企业与学校专业方向重合度不足")
     reviewer.locator(f"#item-{rec_e8} button[value=reject]").click()
     assert "已驳回" in reviewer.inner_text(".flash-ok")
     assert reviewer.locator("article.review-item").count() == 0
-    assert not _db(site, "SELECT 1 FROM partnerships WHERE a_type = 'enterprise' AND a_id = %s"
-                         " AND b_type = 'school' AND b_id = %s", (w["E8"], w["S1"]))
+    assert not _db(
+        site,
+        "SELECT 1 FROM partnerships WHERE a_type = 'enterprise' AND a_id = %s"
+        " AND b_type = 'school' AND b_id = %s",
+        (w["E8"], w["S1"]),
+    )
 
     reviewer.click("text=审核记录")
     history = reviewer.locator("#history")
@@ -161,16 +172,20 @@ def test_bulk_return(open_as: Any, site: Site) -> None:
     admin.fill("#bulk-form input[name=reason]", "请补充企业的实训条件说明")
     admin.click("#bulk-form button[value=return]")
     assert f"已批量退回 {len(ids)} 项" in admin.inner_text(".flash-ok")
-    states = _db(site, "SELECT state FROM review_state WHERE recommendation_id = ANY(%s)",
-                 ([int(i) for i in ids],))
+    states = _db(
+        site,
+        "SELECT state FROM review_state WHERE recommendation_id = ANY(%s)",
+        ([int(i) for i in ids],),
+    )
     assert [s["state"] for s in states] == ["returned"] * len(ids)
 
 
 def test_enterprise_need(open_as: Any, site: Site) -> None:
     page = open_as("ent_e8")
     page.goto(site.base + "/enterprise")
-    page.fill("textarea[name=text]",
-              "我们需要数控机床维修与数控编程方向的技术人才，希望共建实训基地")
+    page.fill(
+        "textarea[name=text]", "我们需要数控机床维修与数控编程方向的技术人才，希望共建实训基地"
+    )
     page.click("#match")
     page.wait_for_selector("#programmes")
     for section in ("#programmes", "#mentors", "#bases"):
@@ -203,13 +218,16 @@ def test_network_coverage_import(open_as: Any, site: Site) -> None:
     assert "郑州智能制造职业学院" in table.inner_text()
     assert table.locator("td.cell-under, td.cell-ok, td.cell-over").count() >= 2
 
-    bad = ("学校代码,学校名称,办学类型,所在地区\n"
-           "4141099001,浏览器测试学院,本科,郑州市\n"
-           "4141099002,浏览器测试职业学院,火星学校,郑州市\n").encode()
+    bad = (
+        "学校代码,学校名称,办学类型,所在地区\n"
+        "4141099001,浏览器测试学院,本科,郑州市\n"
+        "4141099002,浏览器测试职业学院,火星学校,郑州市\n"
+    ).encode()
     admin.goto(site.base + "/import")
     admin.select_option("select[name=kind]", "schools")
-    admin.set_input_files("input[type=file]", {"name": "schools.csv", "mimeType": "text/csv",
-                                                "buffer": bad})
+    admin.set_input_files(
+        "input[type=file]", {"name": "schools.csv", "mimeType": "text/csv", "buffer": bad}
+    )
     admin.click("#upload")
     assert "未写入" in admin.inner_text("#report-status")
     errors = admin.locator("#row-errors tbody tr")
@@ -218,8 +236,9 @@ def test_network_coverage_import(open_as: Any, site: Site) -> None:
     assert cells[0] == "3" and "办学类型" in cells[1] and "火星学校" in cells[2]
     assert not _db(site, "SELECT 1 FROM schools WHERE name = '浏览器测试学院'")
     admin.check("input[name=skip_invalid]")
-    admin.set_input_files("input[type=file]", {"name": "schools.csv", "mimeType": "text/csv",
-                                                "buffer": bad})
+    admin.set_input_files(
+        "input[type=file]", {"name": "schools.csv", "mimeType": "text/csv", "buffer": bad}
+    )
     admin.click("#upload")
     assert "已写入" in admin.inner_text("#report-status")
     assert _db(site, "SELECT 1 FROM schools WHERE name = '浏览器测试学院'")

@@ -21,11 +21,28 @@ def login(base: str, username: str) -> Iterator[httpx.Client]:
     finally:
         c.close()
 
-PAGES = ["/", "/login", "/schools", "/schools?q=郑州", "/enterprises?q=数控&page=1",
-         "/bureau", "/bureau?type=programme&q=数控", "/bureau?type=park", "/enterprise",
-         "/review", "/review/history", "/network", "/network?type=school&id=1",
-         "/network?type=enterprise&q=数控", "/coverage", "/coverage?all=1", "/import",
-         "/static/app.css", "/static/app.js"]
+
+PAGES = [
+    "/",
+    "/login",
+    "/schools",
+    "/schools?q=郑州",
+    "/enterprises?q=数控&page=1",
+    "/bureau",
+    "/bureau?type=programme&q=数控",
+    "/bureau?type=park",
+    "/enterprise",
+    "/review",
+    "/review/history",
+    "/network",
+    "/network?type=school&id=1",
+    "/network?type=enterprise&q=数控",
+    "/coverage",
+    "/coverage?all=1",
+    "/import",
+    "/static/app.css",
+    "/static/app.js",
+]
 NEEDS_LOGIN = {"/bureau", "/enterprise", "/review", "/coverage", "/import"}
 ROLE_PAGES = {  # page → roles let in (others get 403)
     "/bureau": {"province_admin", "bureau", "reviewer", "school"},
@@ -74,10 +91,17 @@ def test_contacts_hidden_from_anonymous(site: Site) -> None:
 
 def test_bad_parameters_do_not_break_pages(site: Site) -> None:
     with login(site.base, "admin") as c:
-        for p in ["/network?type=nope&id=x", "/network?type=school&id=99999999",
-                  "/review?page=-3&sort=zzz&type=bad", "/review/items/abc",
-                  "/review/items/999999", "/schools?page=abc&q=" + "%25" * 300,
-                  "/bureau?type=zzz&id=abc", "/static/..%2Fapp.css", "/static/nope.css"]:
+        for p in [
+            "/network?type=nope&id=x",
+            "/network?type=school&id=99999999",
+            "/review?page=-3&sort=zzz&type=bad",
+            "/review/items/abc",
+            "/review/items/999999",
+            "/schools?page=abc&q=" + "%25" * 300,
+            "/bureau?type=zzz&id=abc",
+            "/static/..%2Fapp.css",
+            "/static/nope.css",
+        ]:
             r = c.get(p)
             assert r.status_code < 500, (p, r.status_code)
         r = c.post("/bureau", data={"type": "school", "id": ""})
@@ -96,8 +120,10 @@ def test_login_form_errors_and_safe_redirect(site: Site) -> None:
     with httpx.Client(base_url=site.base, timeout=60) as c:
         r = c.post("/login", data={"username": "admin", "password": "wrong-password"})
         assert r.status_code == 401 and "用户名或密码错误" in r.text
-        r = c.post("/login", data={"username": "admin", "password": site.password,
-                                   "next": "//evil.example/"})
+        r = c.post(
+            "/login",
+            data={"username": "admin", "password": site.password, "next": "//evil.example/"},
+        )
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert c.get("/v1/auth/me").json()["username"] == "admin"
         r = c.post("/logout")

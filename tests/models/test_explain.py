@@ -8,9 +8,16 @@ def test_display_terms_drops_places_boilerplate_and_fragments() -> None:
 
 
 def test_explain_lists_reasons_and_ends_with_guards() -> None:
-    reasons = explain(features={"dense": 0.5}, matched_terms=["郑州", "焊接"],
-                      shared_industries=[("3411", "金属结构制造")], same_city="郑州市",
-                      distance_km=None, capacity_left=2, peer_partners=0, load=1)
+    reasons = explain(
+        features={"dense": 0.5},
+        matched_terms=["郑州", "焊接"],
+        shared_industries=[("3411", "金属结构制造")],
+        same_city="郑州市",
+        distance_km=None,
+        capacity_left=2,
+        peer_partners=0,
+        load=1,
+    )
     codes = [r["code"] for r in reasons]
     assert codes[:3] == ["semantic_match", "matched_terms", "shared_industry"]
     assert reasons[1]["terms"] == ["焊接"]

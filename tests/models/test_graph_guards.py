@@ -6,13 +6,22 @@ from models import graph as G
 def _graph() -> G.PartnershipGraph:
     # enterprise 1 and 2 are duplicate records; 3 and 4 belong to one group; 5 is free.
     return G.PartnershipGraph.build(
-        [("enterprise", 1, "school", 10), ("enterprise", 3, "programme", 100),
-         ("enterprise", 6, "school", 11)],
+        [
+            ("enterprise", 1, "school", 10),
+            ("enterprise", 3, "programme", 100),
+            ("enterprise", 6, "school", 11),
+        ],
         duplicate_clusters=[[1, 2]],
         groups={3: "宇通集团", 4: "宇通集团"},
         programmes={100: 10, 101: 10, 110: 11},
-        enterprise_industries={1: ["C34"], 3: ["C36"], 4: ["C36"], 5: ["I65"], 6: ["C13"],
-                               7: ["C39"]},
+        enterprise_industries={
+            1: ["C34"],
+            3: ["C36"],
+            4: ["C36"],
+            5: ["I65"],
+            6: ["C13"],
+            7: ["C39"],
+        },
     )
 
 
@@ -20,7 +29,9 @@ def test_already_partnered_and_via_programme_school() -> None:
     g = _graph()
     assert G.guard_already_partnered(g, ("school", 10), ("enterprise", 1)) == G.ALREADY_PARTNERED
     # asking for programme 101 of school 10: the school's partner counts too
-    assert G.guard_already_partnered(g, ("programme", 101), ("enterprise", 1)) == G.ALREADY_PARTNERED
+    assert (
+        G.guard_already_partnered(g, ("programme", 101), ("enterprise", 1)) == G.ALREADY_PARTNERED
+    )
     assert G.guard_already_partnered(g, ("school", 10), ("enterprise", 5)) is None
 
 

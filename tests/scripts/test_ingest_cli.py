@@ -23,8 +23,14 @@ def _app() -> typer.Typer:
 
 def test_import_command_json_and_exit_codes(clean_db: str, tmp_path: Path) -> None:
     a, b = credit_codes(2, seed=50)
-    good = write_csv(tmp_path / "e.csv", [["企业名称", "统一社会信用代码", "所在地区"],
-                                          ["甲公司", a, "郑州市"], ["乙公司", b, "郑州市"]])
+    good = write_csv(
+        tmp_path / "e.csv",
+        [
+            ["企业名称", "统一社会信用代码", "所在地区"],
+            ["甲公司", a, "郑州市"],
+            ["乙公司", b, "郑州市"],
+        ],
+    )
     runner = CliRunner()
     result = runner.invoke(_app(), ["import", str(good), "--kind", "enterprises", "--json"])
     assert result.exit_code == 0, result.output
@@ -33,8 +39,10 @@ def test_import_command_json_and_exit_codes(clean_db: str, tmp_path: Path) -> No
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
         assert c.execute("SELECT count(*) AS n FROM enterprises").fetchone()["n"] == 2
 
-    bad = write_csv(tmp_path / "bad.csv", [["企业名称", "统一社会信用代码", "所在地区"],
-                                           ["丙公司", "123", "郑州市"]])
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        [["企业名称", "统一社会信用代码", "所在地区"], ["丙公司", "123", "郑州市"]],
+    )
     result = runner.invoke(_app(), ["import", str(bad), "--kind", "enterprises"])
     assert result.exit_code == 1
     assert "统一社会信用代码应为18位" in result.output

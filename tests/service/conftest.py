@@ -38,12 +38,24 @@ def admin_token(url: str, username: str = "test_admin") -> str:
     from service.auth.schemas import User
 
     with psycopg.connect(url, row_factory=dict_row) as c:
-        c.execute("INSERT INTO users (username, password_hash, role) VALUES (%s, '!', "
-                  "'province_admin') ON CONFLICT (username) DO NOTHING", (username,))
+        c.execute(
+            "INSERT INTO users (username, password_hash, role) VALUES (%s, '!', "
+            "'province_admin') ON CONFLICT (username) DO NOTHING",
+            (username,),
+        )
         user = c.execute("SELECT * FROM users WHERE username = %s", (username,)).fetchone()
-        admin = User(id=user["id"], username=username, display_name="", role="province_admin",
-                     region_id=None, region_code=None, region_name=None, region_path=None,
-                     school_id=None, enterprise_id=None)
+        admin = User(
+            id=user["id"],
+            username=username,
+            display_name="",
+            role="province_admin",
+            region_id=None,
+            region_code=None,
+            region_name=None,
+            region_path=None,
+            school_id=None,
+            enterprise_id=None,
+        )
         token = auth.create_token(c, admin, "tests")["token"]
         # the token's own audit entry would disturb tests that count the audit log
         c.execute("TRUNCATE audit_log")

@@ -21,7 +21,8 @@ def _enterprise(conn: psycopg.Connection, code: str = VALID, name: str = "测试
 def _school(conn: psycopg.Connection) -> int:
     region = conn.execute("SELECT id FROM regions WHERE code = '410100'").fetchone()["id"]
     row = conn.execute(
-        "INSERT INTO schools (code, name, kind, region_id) VALUES ('4141010459', '郑州大学', '本科', %s)"
+        "INSERT INTO schools (code, name, kind, region_id)"
+        " VALUES ('4141010459', '郑州大学', '本科', %s)"
         " RETURNING id",
         (region,),
     ).fetchone()
@@ -48,7 +49,8 @@ def test_credit_code_checksum_enforced(conn: psycopg.Connection) -> None:
 def test_second_active_partnership_is_impossible(conn: psycopg.Connection) -> None:
     e, s = _enterprise(conn), _school(conn)
     conn.execute(
-        "INSERT INTO partnerships (a_type, a_id, b_type, b_id) VALUES ('enterprise', %s, 'school', %s)",
+        "INSERT INTO partnerships (a_type, a_id, b_type, b_id)"
+        " VALUES ('enterprise', %s, 'school', %s)",
         (e, s),
     )
     with pytest.raises(psycopg.errors.UniqueViolation):

@@ -26,15 +26,28 @@ def post(api: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def school(api: httpx.Client, **over: Any) -> dict[str, Any]:
     n = next(_seq)
-    body = {"code": f"41{n:08d}", "name": f"测试学院{n}", "kind": "高职专科", "region": "410102",
-            "tags": ["双高"], "contact_name": "王老师", "contact_phone": "0371-1234567"}
+    body = {
+        "code": f"41{n:08d}",
+        "name": f"测试学院{n}",
+        "kind": "高职专科",
+        "region": "410102",
+        "tags": ["双高"],
+        "contact_name": "王老师",
+        "contact_phone": "0371-1234567",
+    }
     return post(api, "schools", body | over)
 
 
 def enterprise(api: httpx.Client, **over: Any) -> dict[str, Any]:
     n = next(_seq)
-    body = {"credit_code": credit_code(), "name": f"测试科技有限公司{n}", "region": "410102",
-            "industry_codes": ["3911"], "contact_name": "李经理", "contact_phone": "13800000000"}
+    body = {
+        "credit_code": credit_code(),
+        "name": f"测试科技有限公司{n}",
+        "region": "410102",
+        "industry_codes": ["3911"],
+        "contact_name": "李经理",
+        "contact_phone": "13800000000",
+    }
     return post(api, "enterprises", body | over)
 
 
@@ -56,8 +69,12 @@ def programme(api: httpx.Client, school_id: int, **over: Any) -> dict[str, Any]:
 
 def need(api: httpx.Client, enterprise_id: int, **over: Any) -> dict[str, Any]:
     n = next(_seq)
-    body = {"enterprise_id": enterprise_id, "kind": "talent", "title": f"招聘嵌入式工程师{n}",
-            "headcount": 5}
+    body = {
+        "enterprise_id": enterprise_id,
+        "kind": "talent",
+        "title": f"招聘嵌入式工程师{n}",
+        "headcount": 5,
+    }
     return post(api, "needs", body | over)
 
 
@@ -71,7 +88,8 @@ def practice_base(api: httpx.Client, **over: Any) -> dict[str, Any]:
     return post(api, "practice-bases", {"name": f"实践基地{n}", "region": "410102"} | over)
 
 
-def partnership(api: httpx.Client, a: tuple[str, int], b: tuple[str, int], **over: Any
-                ) -> dict[str, Any]:
+def partnership(
+    api: httpx.Client, a: tuple[str, int], b: tuple[str, int], **over: Any
+) -> dict[str, Any]:
     body = {"a": {"type": a[0], "id": a[1]}, "b": {"type": b[0], "id": b[1]}}
     return post(api, "partnerships", body | over)

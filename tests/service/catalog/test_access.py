@@ -25,15 +25,18 @@ def signed_in(api_base: str, clean_db: str) -> Iterator[tuple[httpx.Client, int]
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
         user_id = c.execute(
             "INSERT INTO users (username, password_hash, role) VALUES (%s, %s, 'province_admin')"
-            " RETURNING id", ("catalog_admin", hash_password(PASSWORD))).fetchone()["id"]
+            " RETURNING id",
+            ("catalog_admin", hash_password(PASSWORD)),
+        ).fetchone()["id"]
     with client(api_base) as c:
         r = c.post("/v1/auth/login", json={"username": "catalog_admin", "password": PASSWORD})
         assert r.status_code == 200, r.text
         yield c, int(user_id)
 
 
-def test_contacts_hidden_from_anonymous_readers(api: httpx.Client, anon: httpx.Client,
-                                                clean_db: str) -> None:
+def test_contacts_hidden_from_anonymous_readers(
+    api: httpx.Client, anon: httpx.Client, clean_db: str
+) -> None:
     s = h.school(api, contact_name="王老师", contact_phone="0371-1234567")
     e = h.enterprise(api, contact_name="李经理")
     m = h.mentor(api, school_id=s["id"], contact_email="wang@example.edu.cn")
@@ -54,22 +57,33 @@ def test_signed_in_readers_see_contacts_and_are_audited(
     anon: httpx.Client, signed_in: tuple[httpx.Client, int], clean_db: str
 ) -> None:
     user, user_id = signed_in
-    r = user.post("/v1/schools", json={"code": "41990001", "name": "登录后创建的学校",
-                                       "kind": "中职", "region": "410102",
-                                       "contact_name": "赵老师"})
+    r = user.post(
+        "/v1/schools",
+        json={
+            "code": "41990001",
+            "name": "登录后创建的学校",
+            "kind": "中职",
+            "region": "410102",
+            "contact_name": "赵老师",
+        },
+    )
     assert r.status_code == 201, r.text
     school: dict[str, Any] = r.json()
     assert school["contact_name"] == "赵老师" and school["contact_phone"] is None
     assert user.get(f"/v1/schools/{school['id']}").json()["contact_name"] == "赵老师"
     assert "contact_name" not in anon.get(f"/v1/schools/{school['id']}").json()  # anonymous
     user.patch(f"/v1/schools/{school['id']}", json={"contact_phone": "13900000000"})
-    assert anon.patch(f"/v1/schools/{school['id']}",
-                      json={"description": "匿名修改"}).status_code == 401
+    assert (
+        anon.patch(f"/v1/schools/{school['id']}", json={"description": "匿名修改"}).status_code
+        == 401
+    )
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
-        log = c.execute("SELECT action, actor_id FROM audit_log WHERE entity_type = 'school'"
-                        " AND entity_id = %s ORDER BY id", (school["id"],)).fetchall()
-    assert [(a["action"], a["actor_id"]) for a in log] == [
-        ("create", user_id), ("update", user_id)]
+        log = c.execute(
+            "SELECT action, actor_id FROM audit_log WHERE entity_type = 'school'"
+            " AND entity_id = %s ORDER BY id",
+            (school["id"],),
+        ).fetchall()
+    assert [(a["action"], a["actor_id"]) for a in log] == [("create", user_id), ("update", user_id)]
     items = user.get("/v1/audit-log", params={"entity_type": "school"}).json()["items"]
     entry = next(e for e in items if e["action"] == "update")
     assert entry["after"]["contact_phone"] == "13900000000"
@@ -77,8 +91,10 @@ def test_signed_in_readers_see_contacts_and_are_audited(
 
 def test_failed_write_leaves_no_audit_row(api: httpx.Client, clean_db: str) -> None:
     s = h.school(api)
-    r = api.post("/v1/schools", json={"code": "41990002", "name": s["name"], "kind": "中职",
-                                      "region": "410102"})
+    r = api.post(
+        "/v1/schools",
+        json={"code": "41990002", "name": s["name"], "kind": "中职", "region": "410102"},
+    )
     assert r.status_code == 409
     assert api.get("/v1/audit-log").json()["total"] == 1  # only the first school's create
 
@@ -90,8 +106,19 @@ def test_health_docs_openapi(api: httpx.Client) -> None:
     docs = api.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     spec = api.get("/openapi.json").json()
-    for name in ("regions", "bureaus", "parks", "schools", "programmes", "enterprises", "needs",
-                 "mentors", "practice-bases", "partnerships", "audit-log"):
+    for name in (
+        "regions",
+        "bureaus",
+        "parks",
+        "schools",
+        "programmes",
+        "enterprises",
+        "needs",
+        "mentors",
+        "practice-bases",
+        "partnerships",
+        "audit-log",
+    ):
         assert f"/v1/{name}" in spec["paths"], name
     assert set(spec["paths"]["/v1/enterprises/{row_id}"]) == {"get", "patch", "delete"}
     assert set(spec["paths"]["/v1/regions"]) == {"get"}
@@ -108,13 +135,15 @@ def test_writes_need_an_account_of_a_writing_role(
     r = anon.post("/v1/imports/schools", files={"file": ("s.csv", "学校代码,学校名称\n".encode())})
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
-        c.execute("INSERT INTO users (username, password_hash, role, school_id) VALUES "
-                  "('school_user', %s, 'school', %s)",
-                  (__import__("service.auth.service", fromlist=["x"]).hash_password(PASSWORD),
-                   s["id"]))
+        c.execute(
+            "INSERT INTO users (username, password_hash, role, school_id) VALUES "
+            "('school_user', %s, 'school', %s)",
+            (__import__("service.auth.service", fromlist=["x"]).hash_password(PASSWORD), s["id"]),
+        )
     with client(api_base) as school_user:
-        r = school_user.post("/v1/auth/login",
-                             json={"username": "school_user", "password": PASSWORD})
+        r = school_user.post(
+            "/v1/auth/login", json={"username": "school_user", "password": PASSWORD}
+        )
         assert r.status_code == 200, r.text
         assert school_user.post("/v1/schools", json=body).status_code == 403
         assert school_user.get(f"/v1/schools/{s['id']}").status_code == 200

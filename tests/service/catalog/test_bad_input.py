@@ -15,18 +15,73 @@ import pytest
 
 from tests.service.catalog import helpers as h
 
-BAD_IDS = ["abc", "0", "-1", "1.5", "2147483648", "99999999999999999999999", "%00", "1e3",
-           "%20", "1%00"]
-BAD_SCALARS: list[Any] = [None, "", "a\x00b", "\ud800", "x" * 30_000, -1, 2**31, 2**64 + 1,
-                          1.5, True, {}, ["\x00"], [None], "2026-02-30"]
-BAD_QUERY = ["", "\x00", "%_'", "-1", "2147483648", "9" * 30, "x" * 5000, "school:0",
-             "school:99999999999", "410102\x00"]
-BAD_BODIES: list[bytes] = [b"", b"{", b"[]", b"null", b"123", b'"x"', b"{}", b'{"a":' * 200,
-                           b"\xff\xfe", b'{"name": NaN}', b'{"name": "\\u0000"}',
-                           b'{"name": "\\ud800"}']
-CATALOGUE = ("/v1/regions", "/v1/bureaus", "/v1/parks", "/v1/schools", "/v1/programmes",
-             "/v1/enterprises", "/v1/needs", "/v1/mentors", "/v1/practice-bases",
-             "/v1/partnerships", "/v1/audit-log")
+BAD_IDS = [
+    "abc",
+    "0",
+    "-1",
+    "1.5",
+    "2147483648",
+    "99999999999999999999999",
+    "%00",
+    "1e3",
+    "%20",
+    "1%00",
+]
+BAD_SCALARS: list[Any] = [
+    None,
+    "",
+    "a\x00b",
+    "\ud800",
+    "x" * 30_000,
+    -1,
+    2**31,
+    2**64 + 1,
+    1.5,
+    True,
+    {},
+    ["\x00"],
+    [None],
+    "2026-02-30",
+]
+BAD_QUERY = [
+    "",
+    "\x00",
+    "%_'",
+    "-1",
+    "2147483648",
+    "9" * 30,
+    "x" * 5000,
+    "school:0",
+    "school:99999999999",
+    "410102\x00",
+]
+BAD_BODIES: list[bytes] = [
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b"123",
+    b'"x"',
+    b"{}",
+    b'{"a":' * 200,
+    b"\xff\xfe",
+    b'{"name": NaN}',
+    b'{"name": "\\u0000"}',
+    b'{"name": "\\ud800"}',
+]
+CATALOGUE = (
+    "/v1/regions",
+    "/v1/bureaus",
+    "/v1/parks",
+    "/v1/schools",
+    "/v1/programmes",
+    "/v1/enterprises",
+    "/v1/needs",
+    "/v1/mentors",
+    "/v1/practice-bases",
+    "/v1/partnerships",
+    "/v1/audit-log",
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,33 +143,48 @@ def test_no_5xx_for_bad_input(api: httpx.Client, openapi: dict[str, Any], seeded
         if "{row_id}" in path:
             for bad in BAD_IDS:
                 url = path.replace("{row_id}", bad)
-                check(api.request(method, url, json={"name": "x"} if method == "PATCH" else None),
-                      f"{method} {url}", failures)
+                check(
+                    api.request(method, url, json={"name": "x"} if method == "PATCH" else None),
+                    f"{method} {url}",
+                    failures,
+                )
             url = path.replace("{row_id}", "1")
         else:
             url = path
         for p in params if method == "GET" else []:
             for bad in BAD_QUERY:
-                check(api.request(method, url, params={p["name"]: bad}),
-                      f"{method} {url}?{p['name']}={bad[:20]!r}", failures)
+                check(
+                    api.request(method, url, params={p["name"]: bad}),
+                    f"{method} {url}?{p['name']}={bad[:20]!r}",
+                    failures,
+                )
         if method in ("POST", "PATCH"):
             for raw in BAD_BODIES:
-                r = api.request(method, url, content=raw,
-                                headers={"content-type": "application/json"})
+                r = api.request(
+                    method, url, content=raw, headers={"content-type": "application/json"}
+                )
                 check(r, f"{method} {url} body {raw[:20]!r}", failures)
             # One field at a time on an existing row: valid neighbours, so values reach the db.
             for field in body_fields(op, openapi) if method == "PATCH" else []:
                 for bad in BAD_SCALARS:
                     raw = json.dumps({field: bad}).encode()  # ASCII escapes keep \ud800 intact
-                    r = api.request(method, url, content=raw,
-                                    headers={"content-type": "application/json"})
+                    r = api.request(
+                        method, url, content=raw, headers={"content-type": "application/json"}
+                    )
                     check(r, f"{method} {url} {field}={str(bad)[:20]!r}", failures)
     assert not failures, "\n".join(failures[:40])
 
 
 def test_list_parameters_are_bounded(api: httpx.Client) -> None:
-    for params in ({"limit": 0}, {"limit": 501}, {"limit": "x"}, {"offset": -1},
-                   {"sort": "nope"}, {"sort": "-"}, {"with_total": "maybe"}):
+    for params in (
+        {"limit": 0},
+        {"limit": 501},
+        {"limit": "x"},
+        {"offset": -1},
+        {"sort": "nope"},
+        {"sort": "-"},
+        {"with_total": "maybe"},
+    ):
         r = api.get("/v1/schools", params=params)
         assert r.status_code == 422, (params, r.text)
         body = r.json()
@@ -131,13 +201,23 @@ def test_bad_ids_are_422_with_a_reason(api: httpx.Client) -> None:
 
 
 def test_wrong_body_shapes(api: httpx.Client, clean_db: str) -> None:
-    r = api.post("/v1/schools", json={"code": "4141", "name": "学校", "kind": "大学",
-                                      "region": "410102", "bogus": 1})
+    r = api.post(
+        "/v1/schools",
+        json={"code": "4141", "name": "学校", "kind": "大学", "region": "410102", "bogus": 1},
+    )
     assert r.status_code == 422
     got = {e["column"]: e["reason"] for e in r.json()["errors"]}
     assert got["bogus"] == "不允许的字段"
     assert got["kind"].startswith("应为以下之一")
-    r = api.post("/v1/needs", json={"enterprise_id": 1, "kind": "talent", "title": "t",
-                                    "headcount": 2**40, "deadline": "明天"})
+    r = api.post(
+        "/v1/needs",
+        json={
+            "enterprise_id": 1,
+            "kind": "talent",
+            "title": "t",
+            "headcount": 2**40,
+            "deadline": "明天",
+        },
+    )
     got = {e["column"]: e["reason"] for e in r.json()["errors"]}
     assert got == {"headcount": "不能大于 2147483647", "deadline": "应为日期（YYYY-MM-DD）"}

@@ -24,33 +24,93 @@ def world(api: httpx.Client, clean_db: str) -> World:
 
 # entity path → (create body, patch body, field the patch changes and its expected value)
 CASES: dict[str, Callable[[World], tuple[dict[str, Any], dict[str, Any], str, Any]]] = {
-    "bureaus": lambda w: ({"name": "郑州市教育局", "region": "410100"},
-                          {"name": "郑州市教育局（新）"}, "name", "郑州市教育局（新）"),
-    "parks": lambda w: ({"name": "郑州航空港经济综合实验区", "region": "410100",
-                         "leading_industries": ["39", "3911"]},
-                        {"description": "电子信息产业集群"}, "description", "电子信息产业集群"),
-    "schools": lambda w: ({"code": "4141013050", "name": "郑州铁路职业技术学院", "kind": "高职专科",
-                           "region": "410102"},
-                          {"kind": "职教本科"}, "kind", "职教本科"),
-    "programmes": lambda w: ({"school_id": w["school"]["id"], "major_code": "080901",
-                              "level": "本科", "capacity": 2},
-                             {"capacity": 5}, "capacity", 5),
-    "enterprises": lambda w: ({"credit_code": h.credit_code(), "name": "河南数字科技有限公司",
-                               "region": "410105", "park_id": w["park"]["id"], "size": "大型"},
-                              {"size": "小型"}, "size", "小型"),
-    "needs": lambda w: ({"enterprise_id": w["enterprise"]["id"], "kind": "technology",
-                         "title": "工业视觉检测", "deadline": "2027-06-30"},
-                        {"status": "matched"}, "status", "matched"),
-    "mentors": lambda w: ({"name": "赵教授", "kind": "industry_professor",
-                           "enterprise_id": w["enterprise"]["id"], "fields": ["机器视觉"]},
-                          {"capacity": 1}, "capacity", 1),
-    "practice-bases": lambda w: ({"name": "智能制造实训基地", "region": "410102",
-                                  "host_enterprise_id": w["enterprise"]["id"]},
-                                 {"slots_per_term": 40}, "slots_per_term", 40),
-    "partnerships": lambda w: ({"a": {"type": "school", "id": w["school"]["id"]},
-                                "b": {"type": "enterprise", "id": w["enterprise"]["id"]},
-                                "kind": "结对包联"},
-                               {"progress": "已签订协议"}, "progress", "已签订协议"),
+    "bureaus": lambda w: (
+        {"name": "郑州市教育局", "region": "410100"},
+        {"name": "郑州市教育局（新）"},
+        "name",
+        "郑州市教育局（新）",
+    ),
+    "parks": lambda w: (
+        {
+            "name": "郑州航空港经济综合实验区",
+            "region": "410100",
+            "leading_industries": ["39", "3911"],
+        },
+        {"description": "电子信息产业集群"},
+        "description",
+        "电子信息产业集群",
+    ),
+    "schools": lambda w: (
+        {
+            "code": "4141013050",
+            "name": "郑州铁路职业技术学院",
+            "kind": "高职专科",
+            "region": "410102",
+        },
+        {"kind": "职教本科"},
+        "kind",
+        "职教本科",
+    ),
+    "programmes": lambda w: (
+        {"school_id": w["school"]["id"], "major_code": "080901", "level": "本科", "capacity": 2},
+        {"capacity": 5},
+        "capacity",
+        5,
+    ),
+    "enterprises": lambda w: (
+        {
+            "credit_code": h.credit_code(),
+            "name": "河南数字科技有限公司",
+            "region": "410105",
+            "park_id": w["park"]["id"],
+            "size": "大型",
+        },
+        {"size": "小型"},
+        "size",
+        "小型",
+    ),
+    "needs": lambda w: (
+        {
+            "enterprise_id": w["enterprise"]["id"],
+            "kind": "technology",
+            "title": "工业视觉检测",
+            "deadline": "2027-06-30",
+        },
+        {"status": "matched"},
+        "status",
+        "matched",
+    ),
+    "mentors": lambda w: (
+        {
+            "name": "赵教授",
+            "kind": "industry_professor",
+            "enterprise_id": w["enterprise"]["id"],
+            "fields": ["机器视觉"],
+        },
+        {"capacity": 1},
+        "capacity",
+        1,
+    ),
+    "practice-bases": lambda w: (
+        {
+            "name": "智能制造实训基地",
+            "region": "410102",
+            "host_enterprise_id": w["enterprise"]["id"],
+        },
+        {"slots_per_term": 40},
+        "slots_per_term",
+        40,
+    ),
+    "partnerships": lambda w: (
+        {
+            "a": {"type": "school", "id": w["school"]["id"]},
+            "b": {"type": "enterprise", "id": w["enterprise"]["id"]},
+            "kind": "结对包联",
+        },
+        {"progress": "已签订协议"},
+        "progress",
+        "已签订协议",
+    ),
 }
 
 ENTITY_TYPE = {"practice-bases": "practice_base", "partnerships": "partnership"}
@@ -60,7 +120,9 @@ def audit_rows(url: str, entity_type: str, entity_id: int) -> list[dict[str, Any
     with psycopg.connect(url, row_factory=dict_row) as c:
         return c.execute(
             "SELECT action, before, after FROM audit_log WHERE entity_type = %s AND entity_id = %s"
-            " ORDER BY id", (entity_type, entity_id)).fetchall()
+            " ORDER BY id",
+            (entity_type, entity_id),
+        ).fetchall()
 
 
 @pytest.mark.parametrize("path", list(CASES))
@@ -132,15 +194,15 @@ def test_patch_changes_only_given_fields(api: httpx.Client, world: World) -> Non
     assert after["group_name"] == "河南投资集团"
     same = ("group_name", "updated_at")
     assert {k: v for k, v in after.items() if k not in same} == {
-        k: v for k, v in e.items() if k not in same}
+        k: v for k, v in e.items() if k not in same
+    }
     # null clears a nullable column; region moves by code
     r = api.patch(f"/v1/enterprises/{e['id']}", json={"group_name": None, "region": "410300"})
     assert r.status_code == 200
     assert r.json()["group_name"] is None and r.json()["region_name"] == "洛阳市"
 
 
-def test_delete_with_children_needs_force(api: httpx.Client, world: World,
-                                          clean_db: str) -> None:
+def test_delete_with_children_needs_force(api: httpx.Client, world: World, clean_db: str) -> None:
     s = world["school"]
     p = h.programme(api, s["id"])
     r = api.delete(f"/v1/schools/{s['id']}")
@@ -155,8 +217,7 @@ def test_delete_of_a_partnered_row_is_refused(api: httpx.Client, world: World) -
     s, e = world["school"], world["enterprise"]
     p = h.programme(api, s["id"])
     link = h.partnership(api, ("programme", p["id"]), ("enterprise", e["id"]))
-    for path, row_id in (("schools", s["id"]), ("programmes", p["id"]),
-                         ("enterprises", e["id"])):
+    for path, row_id in (("schools", s["id"]), ("programmes", p["id"]), ("enterprises", e["id"])):
         r = api.delete(f"/v1/{path}/{row_id}", params={"force": "true"})
         assert r.status_code == 409, (path, r.text)
         assert "合作关系" in r.json()["detail"]
@@ -172,21 +233,31 @@ def test_delete_of_a_park_unlinks_its_enterprises(api: httpx.Client, world: Worl
     assert api.get(f"/v1/enterprises/{e['id']}").json()["park_id"] is None
 
 
-def test_partnership_from_a_review_cannot_be_deleted(api: httpx.Client, world: World,
-                                                     clean_db: str) -> None:
+def test_partnership_from_a_review_cannot_be_deleted(
+    api: httpx.Client, world: World, clean_db: str
+) -> None:
     s, e = world["school"], world["enterprise"]
     link = h.partnership(api, ("school", s["id"]), ("enterprise", e["id"]))
     with psycopg.connect(clean_db) as c:
-        user = c.execute("INSERT INTO users (username, password_hash, role) VALUES"
-                         " ('admin1', 'x', 'province_admin') RETURNING id").fetchone()[0]
-        run = c.execute("INSERT INTO recommendation_runs (kind, request) VALUES"
-                        " ('partner_enterprises', '{}') RETURNING id").fetchone()[0]
+        user = c.execute(
+            "INSERT INTO users (username, password_hash, role) VALUES"
+            " ('admin1', 'x', 'province_admin') RETURNING id"
+        ).fetchone()[0]
+        run = c.execute(
+            "INSERT INTO recommendation_runs (kind, request) VALUES"
+            " ('partner_enterprises', '{}') RETURNING id"
+        ).fetchone()[0]
         rec = c.execute(
             "INSERT INTO recommendations (run_id, rank, subject_type, subject_id, candidate_type,"
             " candidate_id, score) VALUES (%s, 1, 'school', %s, 'enterprise', %s, 0.9)"
-            " RETURNING id", (run, s["id"], e["id"])).fetchone()[0]
-        c.execute("INSERT INTO reviews (recommendation_id, decision, reviewer_id, partnership_id)"
-                  " VALUES (%s, 'approve', %s, %s)", (rec, user, link["id"]))
+            " RETURNING id",
+            (run, s["id"], e["id"]),
+        ).fetchone()[0]
+        c.execute(
+            "INSERT INTO reviews (recommendation_id, decision, reviewer_id, partnership_id)"
+            " VALUES (%s, 'approve', %s, %s)",
+            (rec, user, link["id"]),
+        )
     r = api.delete(f"/v1/partnerships/{link['id']}", params={"force": "true"})
     assert r.status_code == 409 and "审核记录" in r.json()["detail"]
     assert api.patch(f"/v1/partnerships/{link['id']}", json={"status": "ended"}).status_code == 200

@@ -21,21 +21,38 @@ def names(api: httpx.Client, path: str, **params: Any) -> list[str]:
 def firms(api: httpx.Client, clean_db: str) -> dict[str, dict[str, Any]]:
     park = h.park(api, name="郑州经开区")
     return {
-        "zz_zhongyuan": h.enterprise(api, name="中原电子有限公司", region="410102",
-                                     industry_codes=["3911", "3921"], park_id=park["id"]),
-        "zz_jinshui": h.enterprise(api, name="金水软件有限公司", region="410105",
-                                   industry_codes=["6513"], size="小型"),
-        "zz_city": h.enterprise(api, name="郑州市直属电子集团", region="410100",
-                                industry_codes=["39"], size="大型"),
-        "luoyang": h.enterprise(api, name="洛阳轴承有限公司", region="410300",
-                                industry_codes=["3451"], size="大型", status="inactive"),
+        "zz_zhongyuan": h.enterprise(
+            api,
+            name="中原电子有限公司",
+            region="410102",
+            industry_codes=["3911", "3921"],
+            park_id=park["id"],
+        ),
+        "zz_jinshui": h.enterprise(
+            api, name="金水软件有限公司", region="410105", industry_codes=["6513"], size="小型"
+        ),
+        "zz_city": h.enterprise(
+            api, name="郑州市直属电子集团", region="410100", industry_codes=["39"], size="大型"
+        ),
+        "luoyang": h.enterprise(
+            api,
+            name="洛阳轴承有限公司",
+            region="410300",
+            industry_codes=["3451"],
+            size="大型",
+            status="inactive",
+        ),
     }
 
 
-def test_region_filter_covers_the_region_and_everything_below(api: httpx.Client,
-                                                               firms: Any) -> None:
+def test_region_filter_covers_the_region_and_everything_below(
+    api: httpx.Client, firms: Any
+) -> None:
     assert set(names(api, "enterprises", region="410100")) == {
-        "中原电子有限公司", "金水软件有限公司", "郑州市直属电子集团"}
+        "中原电子有限公司",
+        "金水软件有限公司",
+        "郑州市直属电子集团",
+    }
     assert names(api, "enterprises", region="410102") == ["中原电子有限公司"]
     assert len(names(api, "enterprises", region="410000")) == 4
     assert names(api, "enterprises", region="410200") == []  # 开封: exists, nothing there
@@ -77,8 +94,10 @@ def test_pagination_and_totals(api: httpx.Client, clean_db: str) -> None:
     first = api.get("/v1/schools", params={"limit": 3, "sort": "name"}).json()
     assert first["total"] == 7 and first["limit"] == 3 and first["offset"] == 0
     assert [s["name"] for s in first["items"]] == ["学校0", "学校1", "学校2"]
-    pages = [api.get("/v1/schools", params={"limit": 3, "offset": o, "sort": "name"}).json()
-             for o in (0, 3, 6, 9)]
+    pages = [
+        api.get("/v1/schools", params={"limit": 3, "offset": o, "sort": "name"}).json()
+        for o in (0, 3, 6, 9)
+    ]
     assert [len(p["items"]) for p in pages] == [3, 3, 1, 0]
     assert all(p["total"] == 7 for p in pages)
     seen = [s["name"] for p in pages for s in p["items"]]
@@ -93,7 +112,10 @@ def test_sorting(api: httpx.Client, clean_db: str) -> None:
         h.programme(api, s["id"], major_code=code, capacity=cap)
     r = api.get("/v1/programmes", params={"sort": "-capacity,major_code"}).json()
     assert [(p["capacity"], p["major_code"]) for p in r["items"]] == [
-        (5, "510201"), (5, "510203"), (1, "510202")]
+        (5, "510201"),
+        (5, "510203"),
+        (1, "510202"),
+    ]
     r = api.get("/v1/programmes", params={"sort": "-id"}).json()
     ids = [p["id"] for p in r["items"]]
     assert ids == sorted(ids, reverse=True)
@@ -154,8 +176,9 @@ def test_partnership_filters(api: httpx.Client, clean_db: str) -> None:
     e = h.enterprise(api)
     b = h.bureau(api)
     p1 = h.partnership(api, ("school", s1["id"]), ("enterprise", e["id"]))
-    p2 = h.partnership(api, ("bureau", b["id"]), ("school", s2["id"]), kind="共建专业",
-                       status="ended")
+    p2 = h.partnership(
+        api, ("bureau", b["id"]), ("school", s2["id"]), kind="共建专业", status="ended"
+    )
 
     def ids(**params: Any) -> list[int]:
         r = api.get("/v1/partnerships", params=params)

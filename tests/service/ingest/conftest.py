@@ -19,8 +19,9 @@ def credit_codes(n: int, seed: int = 1) -> list[str]:
     return [make_credit_code(rng) for _ in range(n)]
 
 
-def write_csv(path: Path, rows: Sequence[Sequence[Any]], encoding: str = "utf-8",
-              delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path, rows: Sequence[Sequence[Any]], encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
     import csv
     import io
 
@@ -30,8 +31,9 @@ def write_csv(path: Path, rows: Sequence[Sequence[Any]], encoding: str = "utf-8"
     return path
 
 
-def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], title_rows: Sequence[str] = (),
-               sheet: str = "Sheet1") -> Path:
+def write_xlsx(
+    path: Path, rows: Sequence[Sequence[Any]], title_rows: Sequence[str] = (), sheet: str = "Sheet1"
+) -> Path:
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -47,8 +49,9 @@ def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], title_rows: Sequence[s
 
 
 def write_jsonl(path: Path, objects: Sequence[Any]) -> Path:
-    path.write_text("\n".join(json.dumps(o, ensure_ascii=False) for o in objects) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(o, ensure_ascii=False) for o in objects) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -56,35 +59,53 @@ def region_id(conn: psycopg.Connection, code: str) -> int:
     return int(conn.execute("SELECT id FROM regions WHERE code = %s", (code,)).fetchone()["id"])
 
 
-def add_park(conn: psycopg.Connection, name: str = "郑州经济技术开发区",
-             code: str = "410100") -> int:
-    return int(conn.execute(
-        "INSERT INTO parks (name, region_id) VALUES (%s, %s) RETURNING id",
-        (name, region_id(conn, code))).fetchone()["id"])
+def add_park(
+    conn: psycopg.Connection, name: str = "郑州经济技术开发区", code: str = "410100"
+) -> int:
+    return int(
+        conn.execute(
+            "INSERT INTO parks (name, region_id) VALUES (%s, %s) RETURNING id",
+            (name, region_id(conn, code)),
+        ).fetchone()["id"]
+    )
 
 
-def add_school(conn: psycopg.Connection, code: str = "4141010459", name: str = "郑州大学",
-               kind: str = "本科") -> int:
-    return int(conn.execute(
-        "INSERT INTO schools (code, name, kind, region_id) VALUES (%s, %s, %s, %s) RETURNING id",
-        (code, name, kind, region_id(conn, "410100"))).fetchone()["id"])
+def add_school(
+    conn: psycopg.Connection, code: str = "4141010459", name: str = "郑州大学", kind: str = "本科"
+) -> int:
+    return int(
+        conn.execute(
+            "INSERT INTO schools (code, name, kind, region_id) VALUES (%s, %s, %s, %s)"
+            " RETURNING id",
+            (code, name, kind, region_id(conn, "410100")),
+        ).fetchone()["id"]
+    )
 
 
 def add_bureau(conn: psycopg.Connection, name: str = "郑州市教育局", code: str = "410100") -> int:
-    return int(conn.execute(
-        "INSERT INTO bureaus (name, region_id) VALUES (%s, %s) RETURNING id",
-        (name, region_id(conn, code))).fetchone()["id"])
+    return int(
+        conn.execute(
+            "INSERT INTO bureaus (name, region_id) VALUES (%s, %s) RETURNING id",
+            (name, region_id(conn, code)),
+        ).fetchone()["id"]
+    )
 
 
 def add_enterprise(conn: psycopg.Connection, code: str, name: str) -> int:
-    return int(conn.execute(
-        "INSERT INTO enterprises (credit_code, name, region_id) VALUES (%s, %s, %s) RETURNING id",
-        (code, name, region_id(conn, "410100"))).fetchone()["id"])
+    return int(
+        conn.execute(
+            "INSERT INTO enterprises (credit_code, name, region_id) VALUES (%s, %s, %s)"
+            " RETURNING id",
+            (code, name, region_id(conn, "410100")),
+        ).fetchone()["id"]
+    )
 
 
 def versions(conn: psycopg.Connection) -> dict[str, int]:
-    return {r["entity_type"]: r["version"]
-            for r in conn.execute("SELECT entity_type, version FROM data_versions")}
+    return {
+        r["entity_type"]: r["version"]
+        for r in conn.execute("SELECT entity_type, version FROM data_versions")
+    }
 
 
 @pytest.fixture

@@ -38,8 +38,9 @@ def api(ingest_base: str, clean_db: str) -> Iterator[httpx.Client]:
         yield c
 
 
-def _post(api: httpx.Client, name: str, body: bytes, kind: str = "enterprises",
-          **params: str) -> httpx.Response:
+def _post(
+    api: httpx.Client, name: str, body: bytes, kind: str = "enterprises", **params: str
+) -> httpx.Response:
     return api.post(f"/v1/imports/{kind}", files={"file": (name, body)}, params=params)
 
 
@@ -57,8 +58,10 @@ def test_good_file_200_then_unchanged(api: httpx.Client, clean_db: str) -> None:
     r = _post(api, "e.csv", body)
     assert r.json()["unchanged"] == 2
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
-        assert c.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'import'"
-                         ).fetchone()["n"] == 2
+        assert (
+            c.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'import'").fetchone()["n"]
+            == 2
+        )
 
 
 def test_bad_row_422_with_row_and_column(api: httpx.Client, clean_db: str) -> None:
@@ -75,16 +78,19 @@ def test_bad_row_422_with_row_and_column(api: httpx.Client, clean_db: str) -> No
     assert _count(clean_db) == 1
 
 
-@pytest.mark.parametrize(("name", "body"), [
-    ("garbage.csv", bytes(range(256)) * 40),
-    ("empty.csv", b""),
-    ("doc.pdf", b"%PDF-1.4 not a table"),
-    ("fake.xlsx", b"PK\x03\x04 definitely not a zip"),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100),
-    ("lines.jsonl", b'{"name": 1}\n[1,2]\nnot json\n'),
-    ("huge-cell.csv", HEADER.encode() + b'"' + b"x" * 200_000 + b'",1,2\n'),
-    ("headers-only.csv", HEADER.encode()),
-])
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("garbage.csv", bytes(range(256)) * 40),
+        ("empty.csv", b""),
+        ("doc.pdf", b"%PDF-1.4 not a table"),
+        ("fake.xlsx", b"PK\x03\x04 definitely not a zip"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100),
+        ("lines.jsonl", b'{"name": 1}\n[1,2]\nnot json\n'),
+        ("huge-cell.csv", HEADER.encode() + b'"' + b"x" * 200_000 + b'",1,2\n'),
+        ("headers-only.csv", HEADER.encode()),
+    ],
+)
 def test_garbage_is_422_not_500(api: httpx.Client, clean_db: str, name: str, body: bytes) -> None:
     r = _post(api, name, body)
     assert r.status_code == 422, r.text
@@ -94,7 +100,11 @@ def test_garbage_is_422_not_500(api: httpx.Client, clean_db: str, name: str, bod
 def test_unknown_kind_missing_file_and_too_large(api: httpx.Client) -> None:
     assert api.post("/v1/imports/aliens", files={"file": ("a.csv", b"x")}).status_code == 422
     assert api.post("/v1/imports/enterprises", data={"x": "1"}).status_code == 422
-    assert api.post("/v1/imports/enterprises", content=b"{}",
-                    headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        api.post(
+            "/v1/imports/enterprises", content=b"{}", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     r = _post(api, "big.csv", HEADER.encode() + b"a,b,c\n" * 60_000)
     assert r.status_code == 413

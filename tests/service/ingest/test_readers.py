@@ -14,10 +14,16 @@ from service.ingest.readers import FileProblem, detect_encoding, open_table
 from tests.service.ingest.conftest import credit_codes, write_xlsx
 
 
-@pytest.mark.parametrize(("encoding", "expected"), [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"),
-    ("utf-16", "utf-16"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gbk", "gb18030"),
+        ("gb18030", "gb18030"),
+        ("utf-16", "utf-16"),
+    ],
+)
 def test_detect_encoding_short_chinese(encoding: str, expected: str) -> None:
     raw = io.BytesIO("企业名称,地区\n郑州,金水\n".encode(encoding))
     assert detect_encoding(raw)[0] == expected
@@ -32,8 +38,7 @@ def test_detect_encoding_after_long_ascii_prefix() -> None:
 
 def test_tab_separated_with_title_rows() -> None:
     text = "附件 1\n\n填报单位：_____\n\n企业名称\t统一社会信用代码\n甲\t1\n"
-    table = open_table(io.BytesIO(text.encode()), "t.txt",
-                       lambda cells: "企业名称" in cells)
+    table = open_table(io.BytesIO(text.encode()), "t.txt", lambda cells: "企业名称" in cells)
     assert table.header_row == 5 and list(table.rows) == [(6, ["甲", "1"])]
 
 
@@ -59,13 +64,16 @@ def test_named_sheet(conn: psycopg.Connection, files: Path) -> None:
     assert not report.committed and report.errors[0].code == "no_sheet"
 
 
-@pytest.mark.parametrize("text", ["410105", "金水区", "郑州市金水区", "河南省郑州市金水区",
-                                  "郑州金水区", "金水"])
+@pytest.mark.parametrize(
+    "text", ["410105", "金水区", "郑州市金水区", "河南省郑州市金水区", "郑州金水区", "金水"]
+)
 def test_region_spellings(conn: psycopg.Connection, text: str) -> None:
     region_id, problem = Lookups(conn).region(text)
     assert problem is None
-    assert conn.execute("SELECT code FROM regions WHERE id = %s", (region_id,)
-                        ).fetchone()["code"] == "410105"
+    assert (
+        conn.execute("SELECT code FROM regions WHERE id = %s", (region_id,)).fetchone()["code"]
+        == "410105"
+    )
 
 
 def test_utf8_after_ascii_prefix_split_at_chunk_edge() -> None:
