@@ -23,44 +23,15 @@ GUARDS_CHECKED = "未与对方结对；无重复记录或同集团企业已结�
 # Words that match almost every profile in Henan and explain nothing on their own: place names
 # (distance has its own reason) and profile boilerplate.
 _UNINFORMATIVE = frozenset(
-    [
-        "河南",
-        "河南省",
-        "郑州",
-        "开封",
-        "洛阳",
-        "平顶山",
-        "安阳",
-        "鹤壁",
-        "新乡",
-        "焦作",
-        "濮阳",
-        "许昌",
-        "漯河",
-        "三门峡",
-        "南阳",
-        "商丘",
-        "信阳",
-        "周口",
-        "驻马店",
-        "济源",
-        "位于",
-        "现有",
-        "企业",
-        "公司",
-        "有限",
-        "有限公司",
-        "学校",
-        "学院",
-        "专业",
-        "需要",
-        "需求",
-        "相关",
-        "主要",
-        "我们",
-        "面向",
-        "方向",
-    ]
+    word
+    for line in (
+        "河南 河南省 郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作",
+        "濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 驻马店 济源",
+        "位于 现有 企业 公司 有限 有限公司 学校 学院 专业 需要",
+        "需求 相关 主要 我们 面向 方向 从事 希望 进行 工作",
+        "能够 具有 以及 提供",
+    )
+    for word in line.split()
 )
 
 

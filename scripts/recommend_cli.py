@@ -81,6 +81,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def simulate_reviews(
         n: Annotated[int, typer.Option(min=1, max=100_000)] = 400,
         seed: int = 11,
+        requests: Annotated[
+            int,
+            typer.Option(
+                min=0, max=10_000, help="first ask for partner enterprises for this many schools"
+            ),
+        ] = 0,
     ) -> None:
         """Sample data only: decide N stored recommendations with a simulated reviewer."""
         from service.config import get_settings
@@ -105,6 +111,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 raise typer.Exit(1)
             admin_row: Any = users.user_by_id(conn, admin["id"])
             actor = users.to_user(admin_row)
+            if requests:
+                _request_recommendations(conn, actor, requests, rng)
             rows: list[Any] = conn.execute(
                 """
                 SELECT r.id, r.features FROM recommendations r
@@ -124,6 +132,33 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                     continue
             conn.commit()
         console.print(f"decided {decided} recommendations with the simulated reviewer")
+
+    def _request_recommendations(conn: Any, actor: Any, count: int, rng: random.Random) -> None:
+        """Partner-enterprise runs for random schools, stored as the API stores them."""
+        from rich.progress import track
+
+        from service.config import get_settings
+        from service.errors import DomainError
+        from service.recommendations import schemas as S
+        from service.recommendations import service as svc
+        from service.recommendations.engine import Engine
+
+        settings = get_settings()
+        engine = Engine.load(
+            conn,
+            encoder_name=settings.encoder,
+            index_dir=settings.indexes,
+            ranker_dir=settings.var_dir / "ranker",
+        )
+        ids = [r["id"] for r in conn.execute("SELECT id FROM schools ORDER BY id").fetchall()]
+        for school_id in track(rng.sample(ids, min(count, len(ids))), description="recommending"):
+            req = S.PartnerEnterprisesRequest(subject={"type": "school", "id": school_id}, k=10)
+            try:
+                with conn.transaction():
+                    svc.partner_enterprises(conn, engine, settings, req, actor)
+            except DomainError:
+                continue
+        conn.commit()
 
     from scripts.bench_serve import register_bench
 
