@@ -188,23 +188,25 @@ def open_hybrid_index(
     vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     todo = np.ones(len(texts), dtype=bool)
     manifest_path = directory / "manifest.json"
+    unchanged = False
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
         if old.get("encoder") == encoder.id and old.get("dim") == encoder.dim:
-            cached = np.load(directory / "vectors.npz")
-            key = {
-                (int(i), h): n
-                for n, (i, h) in enumerate(zip(cached["ids"], cached["hashes"], strict=True))
-            }
-            for n, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist(), strict=True)):
-                hit = key.get((i, h))
-                if hit is not None:
-                    vectors[n] = cached["vectors"][hit]
-                    todo[n] = False
+            # read each array once: indexing an NpzFile re-reads the member from the zip
+            with np.load(directory / "vectors.npz") as cached:
+                c_ids, c_hashes, c_vectors = cached["ids"], cached["hashes"], cached["vectors"]
+            key = {(int(i), h): n for n, (i, h) in enumerate(zip(c_ids, c_hashes, strict=True))}
+            rows = [key.get((i, h), -1) for i, h in zip(ids.tolist(), hashes.tolist(), strict=True)]
+            src = np.asarray(rows, dtype=np.int64)
+            found = np.flatnonzero(src >= 0)
+            vectors[found] = c_vectors[src[found]]
+            todo[found] = False
+            unchanged = len(found) == len(ids) == len(c_ids)
     missing = np.flatnonzero(todo)
     if len(missing):
         vectors[missing] = _encode(encoder, [texts[i] for i in missing], entity, progress)
-    np.savez(directory / "vectors.npz", ids=ids, hashes=hashes, vectors=vectors)
+    if not unchanged:
+        np.savez(directory / "vectors.npz", ids=ids, hashes=hashes, vectors=vectors)
     bm25 = bm25s.BM25()
     corpus = [tokenize(t) or [""] for t in texts]
     if corpus:

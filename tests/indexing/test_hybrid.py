@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import numpy as np
+
+from indexing.hybrid import open_hybrid_index
+from models.encoder import load_encoder
+
+TEXTS = ["数控机床维修与数控编程", "软件开发与测试", "食品加工与包装设备运维", "工业机器人系统集成"]
+
+
+def test_vector_cache_reencodes_only_changed_texts(tmp_path: Path) -> None:
+    enc = load_encoder("hash")
+    ids = np.array([11, 12, 13, 14], dtype=np.int64)
+    first = open_hybrid_index(
+        tmp_path, entity="enterprise", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    assert first.manifest["reencoded"] == 4
+    again = open_hybrid_index(
+        tmp_path, entity="enterprise", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    assert again.manifest["reencoded"] == 0
+    np.testing.assert_allclose(again.vectors, first.vectors)
+    changed = [*TEXTS[:3], "新能源汽车电池检测"]
+    order = np.array([14, 13, 12, 11], dtype=np.int64)  # another order, one text changed
+    third = open_hybrid_index(
+        tmp_path, entity="enterprise", ids=order, texts=changed[::-1], encoder=enc, data_version="2"
+    )
+    assert third.manifest["reencoded"] == 1
+    np.testing.assert_allclose(third.vectors[1:], first.vectors[:3][::-1])
+    np.testing.assert_allclose(third.vectors[0], enc.encode_documents(["新能源汽车电池检测"])[0])
+
+
+def test_search_fuses_both_channels(tmp_path: Path) -> None:
+    enc = load_encoder("hash")
+    ids = np.arange(1, 5, dtype=np.int64)
+    index = open_hybrid_index(
+        tmp_path, entity="programme", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    q = enc.encode_queries(["数控编程"])[0]
+    hits = index.search(q, ["数控", "编程"], mask=None, k=3)
+    assert hits[0].position == 0 and hits[0].fused == 1.0 and hits[0].bm25 > 0
+    assert "数控" in hits[0].matched_terms
+    masked = index.search(q, ["数控", "编程"], mask=np.array([False, True, True, True]), k=3)
+    assert all(h.position != 0 for h in masked)
