@@ -42,3 +42,27 @@ def test_search_fuses_both_channels(tmp_path: Path) -> None:
     assert "数控" in hits[0].matched_terms
     masked = index.search(q, ["数控", "编程"], mask=np.array([False, True, True, True]), k=3)
     assert all(h.position != 0 for h in masked)
+
+
+def test_bm25_is_reloaded_only_for_the_same_rows(tmp_path: Path) -> None:
+    enc = load_encoder("hash")
+    ids = np.array([1, 2, 3, 4], dtype=np.int64)
+    first = open_hybrid_index(
+        tmp_path, entity="need", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    key = (tmp_path / "bm25" / "key.txt").read_text()
+    again = open_hybrid_index(
+        tmp_path, entity="need", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    assert again.bm25.vocab_dict == first.bm25.vocab_dict
+    q = enc.encode_queries(["软件测试"])[0]
+    assert [h.position for h in again.search(q, ["软件", "测试"], mask=None, k=2)] == [
+        h.position for h in first.search(q, ["软件", "测试"], mask=None, k=2)
+    ]
+    changed = [TEXTS[0], TEXTS[1], TEXTS[2], "软件测试与运维"]
+    third = open_hybrid_index(
+        tmp_path, entity="need", ids=ids, texts=changed, encoder=enc, data_version="2"
+    )
+    assert (tmp_path / "bm25" / "key.txt").read_text() != key
+    hits = third.search(q, ["软件", "测试"], mask=None, k=4)
+    assert {h.position for h in hits if h.bm25 > 0} == {1, 3}
