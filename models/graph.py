@@ -42,6 +42,7 @@ class PartnershipGraph:
     programmes_of_school: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     industries_of: dict[int, frozenset[str]] = field(default_factory=dict)  # enterprise divisions
     version: int = -1
+    _serving: dict[str, set[int]] | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -83,11 +84,13 @@ class PartnershipGraph:
 
     def add_edge(self, a: Node, b: Node) -> None:
         self.graph.add_edge(self.node(*a), self.node(*b))
+        self._serving = None
 
     def remove_edge(self, a: Node, b: Node) -> None:
         u, v = self.node(*a), self.node(*b)
         if self.graph.has_edge(u, v):
             self.graph.remove_edge(u, v)
+            self._serving = None
 
     # ----------------------------------------------------------------- queries
     def neighbours(self, node: Node, ntype: str | None = None) -> set[Node]:
@@ -124,7 +127,12 @@ class PartnershipGraph:
         return served
 
     def schools_serving(self) -> dict[str, set[int]]:
-        """Industry division → schools partnered with an enterprise of that division."""
+        """Industry division → schools partnered with an enterprise of that division.
+
+        Memoised until the next edge change (a whole-graph pass; every quota check needs it).
+        Callers must not modify the answer."""
+        if self._serving is not None:
+            return self._serving
         out: dict[str, set[int]] = defaultdict(set)
         for u, v in self.graph.edges():
             for a, b in ((u, v), (v, u)):
@@ -133,18 +141,24 @@ class PartnershipGraph:
                     if school is not None:
                         for d in self.industries_of.get(a[1], frozenset()):
                             out[d].add(school)
+        self._serving = out
         return out
 
     def common_neighbours(self, a: Node, b: Node) -> int:
         """Parties partnered with both (e.g. a park that pairs with both school and enterprise)."""
         return len(self.neighbours(a) & self.neighbours(b))
 
-    def peer_partners(self, subject: Node, candidate: Node) -> int:
+    def subject_firms(self, subject: Node) -> set[Node]:
+        """Enterprises the subject (with its school side) already works with."""
+        return {n for s in self.school_side(subject) for n in self.neighbours(s, "enterprise")}
+
+    def peer_partners(
+        self, subject: Node, candidate: Node, subject_firms: set[Node] | None = None
+    ) -> int:
         """How many of the candidate's partner schools also partner a company the subject
-        works with."""
-        subject_firms = {
-            n for s in self.school_side(subject) for n in self.neighbours(s, "enterprise")
-        }
+        works with (pass `subject_firms` to reuse it across candidates)."""
+        if subject_firms is None:
+            subject_firms = self.subject_firms(subject)
         if not subject_firms:
             return 0
         count = 0

@@ -57,6 +57,9 @@ CAPACITY: dict[str, tuple[str, str | None]] = {
 }
 
 
+QUERY_CHARS = 256  # characters of a query text the encoder sees
+
+
 @dataclass
 class Candidates:
     snapshot: Snapshot
@@ -234,7 +237,9 @@ class Engine:
         cached = self._query_cache.get(text)
         if cached is not None:
             return cached
-        vec = self.encoder.encode_queries([text])[0]
+        # Profiles used as queries can run to pages (a school with dozens of programmes); the
+        # dense channel gets the head, the keyword channel still sees every term.
+        vec = self.encoder.encode_queries([text[:QUERY_CHARS]])[0]
         if len(self._query_cache) > 4096:
             self._query_cache.clear()
         self._query_cache[text] = vec

@@ -3,6 +3,7 @@ collapse. Each stage is timed; the endpoint-specific parts (subject, guards) are
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter, defaultdict
@@ -20,7 +21,7 @@ from models.profiles import industry_label
 from models.text import tokenize
 from service.recommendations.engine import Engine
 
-CANDIDATE_POOL = 200  # candidates fetched per subject before guards and ranking
+CANDIDATE_POOL = 100  # candidates fetched per subject before guards and ranking
 
 
 @dataclass
@@ -103,6 +104,7 @@ def rank(
     rows_x: list[list[float]] = []
     details = []
     g = engine.graph
+    firms = g.subject_firms(subject.node) if subject.node else set()
     for hit, row in kept:
         overlap, shared = F.industry_overlap(
             subject.industries, row.get("industry_codes") or row.get("industries") or []
@@ -113,7 +115,7 @@ def rank(
             dist = F.haversine_km(subject.lat, subject.lon or 0.0, row["lat"], row["lon"])
         cap = capacity_of(row)
         cand_node: Node = (entity, int(row["id"]))
-        peers = g.peer_partners(subject.node, cand_node) if subject.node else 0
+        peers = g.peer_partners(subject.node, cand_node, firms) if subject.node else 0
         load = g.degree(cand_node)
         cand_terms = _industry_terms(row)
         major_fit = (
@@ -173,13 +175,13 @@ def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
     return 0.5
 
 
-def _industry_terms(row: dict[str, Any]) -> set[str]:
-    cached = row.get("_industry_terms")
-    if cached is None:
-        words = " ".join(
-            industry_label(c) for c in (row.get("industry_codes") or row.get("industries") or [])
-        )
-        words += " " + " ".join(row.get("fields") or [])
-        cached = frozenset(t for t in tokenize(words) if len(t) >= 2)
-        row["_industry_terms"] = cached
-    return set(cached)
+def _industry_terms(row: dict[str, Any]) -> frozenset[str]:
+    codes = row.get("industry_codes") or row.get("industries") or []
+    return _terms_of(tuple(codes), tuple(row.get("fields") or []))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _terms_of(codes: tuple[str, ...], fields: tuple[str, ...]) -> frozenset[str]:
+    """Words of the industries' labels and the fields; few distinct combinations recur."""
+    words = " ".join(industry_label(c) for c in codes) + " " + " ".join(fields)
+    return frozenset(t for t in tokenize(words) if len(t) >= 2)
