@@ -56,6 +56,18 @@ NEED_TEXT = (
 )
 
 
+def wait_for_engine(base: str, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = httpx.get(base + "/health", timeout=30).json().get("engine")
+        if state == "ready":
+            return
+        if state == "failed":
+            raise RuntimeError("the recommendation engine failed to load")
+        time.sleep(1)
+    raise TimeoutError("the recommendation engine did not load in time")
+
+
 def log(msg: str) -> None:
     print(f"[screenshots] {msg}", flush=True)
 
@@ -357,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         make_users(server.uri, cast)
         log(f"data ready in {time.monotonic() - started:.0f} s; starting the app")
         with serve(server.uri, work / "var", args.encoder) as base:
+            wait_for_engine(base)  # indexes load in the background; pages need them
             log(f"app up after {time.monotonic() - started:.0f} s")
             seed_reviews(base, cast)
             photograph(base, args.out, cast)
