@@ -462,21 +462,40 @@ def programmes(
             )
         )
     timer.lap("filters")
+    return _rank_one(
+        conn, engine, "programme", "programmes", subject, mask, guards, req, actor, region, timer
+    )
+
+
+def _rank_one(
+    conn: psycopg.Connection,
+    engine: Engine,
+    entity: str,
+    kind: str,
+    subject: Subject,
+    mask: np.ndarray | None,
+    guards: list[Guard],
+    req: Any,
+    actor: Actor,
+    region: dict[str, Any] | None,
+    timer: Timer,
+) -> S.RecommendationResponse:
+    """Rank one subject's candidates of `entity` (capacity from the graph), store, render."""
     items, excluded = rank(
         engine,
-        "programme",
+        entity,
         subject,
         mask,
         guards,
         k=req.k,
         timer=timer,
-        capacity_of=lambda r: engine.capacity_left("programme", r),
+        capacity_of=lambda r: engine.capacity_left(entity, r),
     )
     return _store_and_render(
         conn,
         engine,
-        kind="programmes",
-        entity="programme",
+        kind=kind,
+        entity=entity,
         actor=actor,
         request=req.model_dump(mode="json"),
         per_subject=[(subject, items[: req.k], excluded)],
@@ -508,26 +527,8 @@ def mentors(
         mask = _and(mask, snap.where("kind", req.kinds))
     guards = pair_guards(engine, "mentor", _pending(conn, engine))
     timer.lap("filters")
-    items, excluded = rank(
-        engine,
-        "mentor",
-        subject,
-        mask,
-        guards,
-        k=req.k,
-        timer=timer,
-        capacity_of=lambda r: engine.capacity_left("mentor", r),
-    )
-    return _store_and_render(
-        conn,
-        engine,
-        kind="mentors",
-        entity="mentor",
-        actor=actor,
-        request=req.model_dump(mode="json"),
-        per_subject=[(subject, items[: req.k], excluded)],
-        region=region,
-        timer=timer,
+    return _rank_one(
+        conn, engine, "mentor", "mentors", subject, mask, guards, req, actor, region, timer
     )
 
 
@@ -555,26 +556,18 @@ def practice_bases(
         )
     )
     timer.lap("filters")
-    items, excluded = rank(
+    return _rank_one(
+        conn,
         engine,
         "practice_base",
+        "practice_bases",
         subject,
         mask,
         guards,
-        k=req.k,
-        timer=timer,
-        capacity_of=lambda r: engine.capacity_left("practice_base", r),
-    )
-    return _store_and_render(
-        conn,
-        engine,
-        kind="practice_bases",
-        entity="practice_base",
-        actor=actor,
-        request=req.model_dump(mode="json"),
-        per_subject=[(subject, items[: req.k], excluded)],
-        region=region,
-        timer=timer,
+        req,
+        actor,
+        region,
+        timer,
     )
 
 
