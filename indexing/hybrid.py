@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +25,7 @@ import numpy as np
 
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
-from models.text import tokenize
+from models.text import tokenize, tokenize_many
 
 MAX_QUERY_TERMS = 48  # keyword query terms kept (rarest first)
 EXACT_SUBSET = 20_000  # masked subsets up to this size are scored exactly
@@ -252,10 +255,25 @@ def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
         bm25.vocab_dict = {}
         bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
         return bm25
-    bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
+    bm25.index([t or [""] for t in _tokenize_all(texts)], show_progress=False)
     bm25.save(str(directory), show_progress=False)
     key_file.write_text(key)
     return bm25
+
+
+PARALLEL_TOKENIZE_FROM = 50_000  # texts; below this a process pool costs more than it saves
+TOKENIZE_CHUNK = 5_000
+
+
+def _tokenize_all(texts: list[str]) -> list[list[str]]:
+    """jieba is single-threaded and pure Python: large corpora are split across one process per
+    core (spawned, so a server's threads are not forked)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(texts) < PARALLEL_TOKENIZE_FROM or workers < 2:
+        return [tokenize(t) for t in texts]
+    chunks = [texts[i : i + TOKENIZE_CHUNK] for i in range(0, len(texts), TOKENIZE_CHUNK)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [tokens for part in pool.map(tokenize_many, chunks) for tokens in part]
 
 
 def _encode(encoder: Encoder, texts: list[str], entity: str, progress: bool) -> np.ndarray:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from indexing.hybrid import open_hybrid_index
 from models.encoder import load_encoder
@@ -66,3 +67,14 @@ def test_bm25_is_reloaded_only_for_the_same_rows(tmp_path: Path) -> None:
     assert (tmp_path / "bm25" / "key.txt").read_text() != key
     hits = third.search(q, ["软件", "测试"], mask=None, k=4)
     assert {h.position for h in hits if h.bm25 > 0} == {1, 3}
+
+
+def test_parallel_tokenisation_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexing.hybrid as H
+    from models.text import tokenize
+
+    texts = [*TEXTS, "数 控 技 术 与 Python programming", "软件开发"] * 3
+    monkeypatch.setattr(H, "PARALLEL_TOKENIZE_FROM", 4)
+    monkeypatch.setattr(H, "TOKENIZE_CHUNK", 5)
+    monkeypatch.setattr(H.os, "cpu_count", lambda: 2)
+    assert H._tokenize_all(texts) == [tokenize(t) for t in texts]
