@@ -152,7 +152,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         )
         ids = [r["id"] for r in conn.execute("SELECT id FROM schools ORDER BY id").fetchall()]
         for school_id in track(rng.sample(ids, min(count, len(ids))), description="recommending"):
-            req = S.PartnerEnterprisesRequest(subject={"type": "school", "id": school_id}, k=10)
+            req = S.PartnerEnterprisesRequest(
+                subject=S.SubjectRef(type="school", id=school_id), k=10
+            )
             try:
                 with conn.transaction():
                     svc.partner_enterprises(conn, engine, settings, req, actor)

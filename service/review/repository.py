@@ -216,7 +216,7 @@ def queue(
 
 
 # Display names by party type (a programme shows its school; a need its enterprise).
-_NAMES = {
+PARTY_NAME_QUERIES = {
     "bureau": "SELECT id, name FROM bureaus WHERE id = ANY(%s)",
     "park": "SELECT id, name FROM parks WHERE id = ANY(%s)",
     "school": "SELECT id, name FROM schools WHERE id = ANY(%s)",
@@ -235,11 +235,11 @@ def names(
 ) -> dict[tuple[str, int], str]:
     by_type: dict[str, set[int]] = {}
     for t, i in parties:
-        if i is not None and t in _NAMES:
+        if i is not None and t in PARTY_NAME_QUERIES:
             by_type.setdefault(t, set()).add(i)
     out: dict[tuple[str, int], str] = {}
     for t, ids in by_type.items():
-        for r in _all(conn, _NAMES[t], (sorted(ids),)):
+        for r in _all(conn, PARTY_NAME_QUERIES[t], (sorted(ids),)):
             out[(t, r["id"])] = r["name"]
     return out
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+
+from service.review import repository as review_repo
 
 Row = dict[str, Any]
 PICK_LIMIT = 300  # options shown in a subject picker (narrow it with the search box)
@@ -122,34 +123,9 @@ def schools_in_scope(conn: psycopg.Connection, scope: str | None) -> list[Row]:
     return _all(conn, query, params)
 
 
-# Display names of graph parties (a programme shows its school, like the review evidence).
-_NAMES = {
-    "bureau": "SELECT id, name FROM bureaus WHERE id = ANY(%s)",
-    "park": "SELECT id, name FROM parks WHERE id = ANY(%s)",
-    "school": "SELECT id, name FROM schools WHERE id = ANY(%s)",
-    "programme": """SELECT p.id, s.name || ' · ' || p.name AS name FROM programmes p
-                    JOIN schools s ON s.id = p.school_id WHERE p.id = ANY(%s)""",
-    "enterprise": "SELECT id, name FROM enterprises WHERE id = ANY(%s)",
-    "mentor": "SELECT id, name FROM mentors WHERE id = ANY(%s)",
-    "practice_base": "SELECT id, name FROM practice_bases WHERE id = ANY(%s)",
-    "need": """SELECT n.id, e.name || ' · ' || n.title AS name FROM needs n
-               JOIN enterprises e ON e.id = n.enterprise_id WHERE n.id = ANY(%s)""",
-}
-PARTY_TYPES = tuple(t for t in _NAMES if t != "need")
-
-
-def names(
-    conn: psycopg.Connection, parties: Iterable[tuple[str, int | None]]
-) -> dict[tuple[str, int], str]:
-    by_type: dict[str, set[int]] = {}
-    for t, i in parties:
-        if i is not None and t in _NAMES:
-            by_type.setdefault(t, set()).add(int(i))
-    out: dict[tuple[str, int], str] = {}
-    for t, ids in by_type.items():
-        for r in _all(conn, _NAMES[t], (sorted(ids),)):
-            out[(t, int(r["id"]))] = str(r["name"])
-    return out
+# Display names of graph parties: the review evidence's lookup (a programme shows its school).
+names = review_repo.names
+PARTY_TYPES = tuple(t for t in review_repo.PARTY_NAME_QUERIES if t != "need")
 
 
 _FIND = {
