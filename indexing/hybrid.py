@@ -23,6 +23,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from indexing.vector_cache import cached_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
 from models.text import tokenize, tokenize_many
@@ -32,17 +33,44 @@ EXACT_SUBSET = 20_000  # masked subsets up to this size are scored exactly
 ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below it exact
 
 
+class TermMatcher:
+    """Which query terms a document contains, worked out only for the hits that get explained
+    (the final top-k, not the whole candidate pool): one binary search per term in its postings
+    (bm25s keeps each term's document ids sorted)."""
+
+    def __init__(self, index: HybridIndex, token_ids: list[int]) -> None:
+        s = index.bm25.scores
+        indptr = s["indptr"]
+        # rarest first: the terms that discriminate a candidate lead its explanation
+        self._terms = [
+            (index.term_of(t), s["indices"][indptr[t] : indptr[t + 1]])
+            for t in sorted(set(token_ids), key=lambda t: indptr[t + 1] - indptr[t])
+        ]
+        self._memo: dict[int, list[str]] = {}
+
+    def terms_for(self, position: int) -> list[str]:
+        found = self._memo.get(position)
+        if found is None:
+            found = []
+            for term, docs in self._terms:
+                i = int(np.searchsorted(docs, position))
+                if i < len(docs) and docs[i] == position:
+                    found.append(term)
+            self._memo[position] = found
+        return found
+
+
 @dataclass
 class Hit:
     position: int
     dense: float
     bm25: float
     fused: float
-    matched_terms: list[str]
+    matcher: TermMatcher | None = None
 
-
-def _text_hash(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    @property
+    def matched_terms(self) -> list[str]:
+        return self.matcher.terms_for(self.position) if self.matcher is not None else []
 
 
 class HybridIndex:
@@ -60,6 +88,15 @@ class HybridIndex:
         self.manifest = manifest
         self.dense = self._dense_index(vectors, ann_threshold)
         self.fusion: FusionWeights = load_fusion_weights()
+        self._terms: list[str] | None = None
+
+    def term_of(self, token_id: int) -> str:
+        if self._terms is None:  # built once: inverting a large vocabulary per query costs ms
+            terms = [""] * len(self.bm25.vocab_dict)
+            for t, i in self.bm25.vocab_dict.items():
+                terms[i] = t
+            self._terms = terms
+        return self._terms[token_id]
 
     @staticmethod
     def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
@@ -153,26 +190,8 @@ class HybridIndex:
         lo, hi = float(fused.min()), float(fused.max())
         scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
         order = np.argsort(-fused, kind="stable")[:k].tolist()
-        positions = [pool[j] for j in order]
-        terms = self._matched_terms(positions, token_ids)
-        return [
-            Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), terms.get(pool[j], []))
-            for j in order
-        ]
-
-    def _matched_terms(self, positions: list[int], token_ids: list[int]) -> dict[int, list[str]]:
-        if not positions or not token_ids:
-            return {}
-        inv = {v: t for t, v in self.bm25.vocab_dict.items()}
-        s = self.bm25.scores
-        wanted = np.array(positions)
-        out: dict[int, list[str]] = {}
-        # rarest first: the terms that discriminate this candidate lead its explanation
-        for t in sorted(set(token_ids), key=lambda t: s["indptr"][t + 1] - s["indptr"][t]):
-            docs = s["indices"][s["indptr"][t] : s["indptr"][t + 1]]
-            for p in wanted[np.isin(wanted, docs)].tolist():
-                out.setdefault(p, []).append(inv[t])
-        return out
+        matcher = TermMatcher(self, token_ids) if token_ids else None
+        return [Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), matcher) for j in order]
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -195,30 +214,10 @@ def open_hybrid_index(
     ann_threshold: int = ANN_THRESHOLD,
 ) -> HybridIndex:
     """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    hashes = np.array([_text_hash(t) for t in texts], dtype="S8") if texts else np.zeros(0, "S8")
-    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    todo = np.ones(len(texts), dtype=bool)
-    manifest_path = directory / "manifest.json"
-    unchanged = False
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if old.get("encoder") == encoder.id and old.get("dim") == encoder.dim:
-            # read each array once: indexing an NpzFile re-reads the member from the zip
-            with np.load(directory / "vectors.npz") as cached:
-                c_ids, c_hashes, c_vectors = cached["ids"], cached["hashes"], cached["vectors"]
-            key = {(int(i), h): n for n, (i, h) in enumerate(zip(c_ids, c_hashes, strict=True))}
-            rows = [key.get((i, h), -1) for i, h in zip(ids.tolist(), hashes.tolist(), strict=True)]
-            src = np.asarray(rows, dtype=np.int64)
-            found = np.flatnonzero(src >= 0)
-            vectors[found] = c_vectors[src[found]]
-            todo[found] = False
-            unchanged = len(found) == len(ids) == len(c_ids)
-    missing = np.flatnonzero(todo)
-    if len(missing):
-        vectors[missing] = _encode(encoder, [texts[i] for i in missing], entity, progress)
-    if not unchanged:
-        np.savez(directory / "vectors.npz", ids=ids, hashes=hashes, vectors=vectors)
+    hashes = text_hashes(texts)
+    vectors, reencoded = cached_vectors(
+        directory, ids, texts, hashes, encoder, label=entity, progress=progress
+    )
     bm25 = _bm25(directory / "bm25", ids, hashes, texts)
     manifest = {
         "entity": entity,
@@ -227,11 +226,13 @@ def open_hybrid_index(
         "count": len(ids),
         "data_version": data_version,
         "created_at": datetime.now(UTC).isoformat(),
-        "reencoded": int(len(missing)),
+        "reencoded": reencoded,
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
         "fusion": load_fusion_weights().__dict__,
     }
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    (directory / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8"
+    )
     return HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
 
 
@@ -247,7 +248,7 @@ def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
     key_file = directory / "key.txt"
     if texts and key_file.exists() and key_file.read_text().strip() == key:
         try:
-            return bm25s.BM25.load(str(directory), show_progress=False)
+            return _sorted_postings(bm25s.BM25.load(str(directory), show_progress=False))
         except (OSError, ValueError):
             pass  # unreadable: rebuild below
     bm25 = bm25s.BM25()
@@ -256,8 +257,27 @@ def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
         bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
         return bm25
     bm25.index([t or [""] for t in _tokenize_all(texts)], show_progress=False)
+    _sorted_postings(bm25)
     bm25.save(str(directory), show_progress=False)
     key_file.write_text(key)
+    return bm25
+
+
+def _sorted_postings(bm25: bm25s.BM25) -> bm25s.BM25:
+    """TermMatcher binary-searches each term's document ids: make sure they are ascending
+    (bm25s builds them so; this checks it in one vectorised pass and repairs it otherwise)."""
+    s = bm25.scores
+    indptr, indices = np.asarray(s["indptr"]), np.asarray(s["indices"])
+    if len(indices) < 2:
+        return bm25
+    step_down = np.diff(indices) <= 0
+    step_down[indptr[1:-1][indptr[1:-1] > 0] - 1] = False  # a new term may start lower
+    if step_down.any():
+        for t in range(len(indptr) - 1):
+            lo, hi = indptr[t], indptr[t + 1]
+            order = np.argsort(indices[lo:hi], kind="stable")
+            s["indices"][lo:hi] = indices[lo:hi][order]
+            s["data"][lo:hi] = np.asarray(s["data"])[lo:hi][order]
     return bm25
 
 
@@ -274,13 +294,3 @@ def _tokenize_all(texts: list[str]) -> list[list[str]]:
     chunks = [texts[i : i + TOKENIZE_CHUNK] for i in range(0, len(texts), TOKENIZE_CHUNK)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return [tokens for part in pool.map(tokenize_many, chunks) for tokens in part]
-
-
-def _encode(encoder: Encoder, texts: list[str], entity: str, progress: bool) -> np.ndarray:
-    if not progress:
-        return encoder.encode_documents(texts)
-    from rich.progress import Progress
-
-    with Progress() as bar:
-        task = bar.add_task(f"encoding {entity}", total=len(texts))
-        return encoder.encode_documents(texts, progress=lambda n: bar.advance(task, n))

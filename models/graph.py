@@ -43,6 +43,8 @@ class PartnershipGraph:
     industries_of: dict[int, frozenset[str]] = field(default_factory=dict)  # enterprise divisions
     version: int = -1
     _serving: dict[str, set[int]] | None = field(default=None, repr=False)
+    _served: dict[int, set[str]] = field(default_factory=dict, repr=False)
+    _edges: int = field(default=-1, repr=False)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -84,13 +86,26 @@ class PartnershipGraph:
 
     def add_edge(self, a: Node, b: Node) -> None:
         self.graph.add_edge(self.node(*a), self.node(*b))
-        self._serving = None
+        self._changed()
 
     def remove_edge(self, a: Node, b: Node) -> None:
         u, v = self.node(*a), self.node(*b)
         if self.graph.has_edge(u, v):
             self.graph.remove_edge(u, v)
-            self._serving = None
+            self._changed()
+
+    def _changed(self) -> None:
+        # memoised whole-graph answers are dropped on every edge change
+        self._serving = None
+        self._served = {}
+        self._edges = -1
+
+    @property
+    def edge_count(self) -> int:
+        """networkx counts edges by walking every node's degree: memoised."""
+        if self._edges < 0:
+            self._edges = int(self.graph.number_of_edges())
+        return self._edges
 
     # ----------------------------------------------------------------- queries
     def neighbours(self, node: Node, ntype: str | None = None) -> set[Node]:
@@ -120,10 +135,15 @@ class PartnershipGraph:
         return None
 
     def industries_served_by_school(self, school_id: int) -> set[str]:
-        served: set[str] = set()
-        for node in self.school_side(("school", school_id)):
-            for _, eid in self.neighbours(node, "enterprise"):
-                served |= self.industries_of.get(eid, frozenset())
+        """Divisions of the enterprises the school (or its programmes) partners; memoised until
+        the next edge change. Callers must not modify the answer."""
+        served = self._served.get(school_id)
+        if served is None:
+            served = set()
+            for node in self.school_side(("school", school_id)):
+                for _, eid in self.neighbours(node, "enterprise"):
+                    served |= self.industries_of.get(eid, frozenset())
+            self._served[school_id] = served
         return served
 
     def schools_serving(self) -> dict[str, set[int]]:

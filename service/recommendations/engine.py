@@ -20,18 +20,23 @@ import numpy as np
 import psycopg
 
 from indexing.hybrid import HybridIndex, open_hybrid_index
+from indexing.vector_cache import cached_vectors, text_hash, text_hashes
 from models import profiles
 from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
+from models.text import tokenize
 from service.recommendations import repository as repo
 from service.recommendations.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
+RowsOf = Callable[[psycopg.Connection], Any]
+TextOf = Callable[[dict[str, Any]], str]
+
 # entity → (rows loader, profile text)
-SOURCES: dict[str, tuple[Callable[[psycopg.Connection], Any], Callable[[dict[str, Any]], str]]] = {
+SOURCES: dict[str, tuple[RowsOf, TextOf]] = {
     "enterprise": (
         repo.enterprises,
         lambda r: profiles.enterprise_text(r, r.get("need_texts") or []),
@@ -59,6 +64,20 @@ CAPACITY: dict[str, tuple[str, str | None]] = {
 
 QUERY_CHARS = 256  # characters of a query text the encoder sees
 
+# Stored subjects (who asks) → (rows loader, query text, data versions it depends on). Their
+# query vectors are encoded ahead, like the candidates' document vectors, and looked up by id
+# and text hash; free text (and a row changed since) is encoded at request time.
+SUBJECTS: dict[str, tuple[RowsOf, TextOf, tuple[str, ...]]] = {
+    "school": (
+        repo.all_schools,
+        lambda r: profiles.school_query_text(r, r["programmes"]),
+        ("school", "programme"),
+    ),
+    "programme": (repo.all_programmes, profiles.programme_text, ("programme", "school")),
+    "park": (repo.all_parks, profiles.park_query_text, ("park",)),
+    "need": (repo.all_needs, profiles.need_text, ("need", "enterprise")),
+}
+
 
 @dataclass
 class Candidates:
@@ -68,17 +87,34 @@ class Candidates:
 
 
 @dataclass
+class SubjectVectors:
+    """Query vectors of one stored subject type, by id, valid while the text hash matches."""
+
+    slot: dict[int, tuple[bytes, int]]  # id → (text hash, row of `vectors`)
+    vectors: np.ndarray
+    built_from: tuple[int, ...]
+
+    def get(self, subject_id: int, text: str) -> np.ndarray | None:
+        found = self.slot.get(subject_id)
+        if found is None or found[0] != text_hash(text):
+            return None
+        return self.vectors[found[1]]
+
+
+@dataclass
 class Engine:
     encoder: Encoder
     index_dir: Path
     ranker_dir: Path
     candidates: dict[str, Candidates] = field(default_factory=dict)
+    subjects: dict[str, SubjectVectors] = field(default_factory=dict)
     graph: PartnershipGraph = field(default_factory=PartnershipGraph)
     clusters: list[list[int]] = field(default_factory=list)
     ranker: Ranker = field(default_factory=Ranker.default)
     graph_from: tuple[int, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _query_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _token_cache: dict[str, list[str]] = field(default_factory=dict, repr=False)
     exact: bool = False  # brute-force dense search at every size (the benchmark's baseline)
     pool: Any = None  # a psycopg_pool.ConnectionPool: enables background refreshes
     _background: threading.Thread | None = field(default=None, repr=False)
@@ -103,29 +139,44 @@ class Engine:
             exact=exact,
             pool=pool,
         )
-        engine.refresh(conn, progress=progress)
+        engine.refresh(conn, progress=progress, release=True)
         return engine
 
     # ----------------------------------------------------------------- freshness
-    def refresh(self, conn: psycopg.Connection[Any], *, progress: bool = False) -> dict[str, float]:
+    def refresh(
+        self, conn: psycopg.Connection[Any], *, progress: bool = False, release: bool = False
+    ) -> dict[str, float]:
         """Bring the engine up to the database's data versions; returns seconds per part.
 
         The partnership graph (which every guard and capacity reads) is rebuilt synchronously,
         so a new partnership is respected by the very next request. A changed catalogue table is
         re-snapshotted and re-indexed in the background when the engine has a pool (the old
         snapshot serves meanwhile); without a pool (CLI, benchmarks) it happens here.
+
+        ``release`` ends the (read-only) transaction after each table is read, so a long first
+        load holds no table locks that a concurrent TRUNCATE or migration could deadlock with.
         """
         versions = repo.data_versions(conn)
         spent: dict[str, float] = {}
         stale = self._stale_entities(versions)
+        stale_subjects = self._stale_subjects(versions)
         missing = [e for e in stale if e not in self.candidates]
-        later = [e for e in stale if e in self.candidates]
+        missing += [f"subject:{e}" for e in stale_subjects if e not in self.subjects]
+        later = len(stale) + len(stale_subjects) > len(missing)
         if missing or (later and self.pool is None):
             with self._lock:
                 for entity in self._stale_entities(versions):
                     t0 = time.perf_counter()
                     self._load_candidates(conn, entity, versions, progress=progress)
                     spent[entity] = time.perf_counter() - t0
+                    if release:
+                        conn.rollback()
+                for kind in self._stale_subjects(versions):
+                    t0 = time.perf_counter()
+                    self._load_subjects(conn, kind, versions, progress=progress)
+                    spent[f"subject:{kind}"] = time.perf_counter() - t0
+                    if release:
+                        conn.rollback()
         elif later:
             self._refresh_in_background()
         if self._graph_stamp(versions) != self.graph_from:
@@ -142,6 +193,14 @@ class Engine:
             for e in SOURCES
             if self._stamp(versions, DEPENDS[e])
             != (self.candidates[e].built_from if e in self.candidates else None)
+        ]
+
+    def _stale_subjects(self, versions: dict[str, int]) -> list[str]:
+        return [
+            k
+            for k, (_, _, deps) in SUBJECTS.items()
+            if self._stamp(versions, deps)
+            != (self.subjects[k].built_from if k in self.subjects else None)
         ]
 
     def _graph_stamp(self, versions: dict[str, int]) -> tuple[int, ...]:
@@ -163,7 +222,10 @@ class Engine:
                     versions = repo.data_versions(conn)
                     for entity in self._stale_entities(versions):
                         self._load_candidates(conn, entity, versions, progress=False)
-                    conn.rollback()
+                        conn.rollback()  # hold no locks between tables
+                    for kind in self._stale_subjects(versions):
+                        self._load_subjects(conn, kind, versions, progress=False)
+                        conn.rollback()
             except Exception:  # the old snapshot keeps serving; the next request retries
                 log.exception("background index refresh failed")
 
@@ -203,6 +265,35 @@ class Engine:
             )
         self.candidates[entity] = Candidates(snapshot=snap, index=index, built_from=stamp)
 
+    def _load_subjects(
+        self,
+        conn: psycopg.Connection[Any],
+        kind: str,
+        versions: dict[str, int],
+        *,
+        progress: bool,
+    ) -> None:
+        loader, text_of, deps = SUBJECTS[kind]
+        ids_list: list[int] = []
+        texts: list[str] = []
+        for row in loader(conn):
+            ids_list.append(int(row["id"]))
+            texts.append(text_of(row))
+        ids = np.array(ids_list, dtype=np.int64)
+        hashes = text_hashes(texts)
+        vectors, _ = cached_vectors(
+            self.index_dir / "subjects" / kind,
+            ids,
+            [t[:QUERY_CHARS] for t in texts],
+            hashes,
+            self.encoder,
+            queries=True,
+            label=f"{kind} queries",
+            progress=progress,
+        )
+        slot = {i: (h, n) for n, (i, h) in enumerate(zip(ids_list, hashes.tolist(), strict=True))}
+        self.subjects[kind] = SubjectVectors(slot, vectors, self._stamp(versions, deps))
+
     def _load_graph(self, conn: psycopg.Connection[Any], versions: dict[str, int]) -> None:
         stamp = self._graph_stamp(versions)
         ent = self.candidates.get("enterprise")
@@ -232,8 +323,13 @@ class Engine:
         return int(row.get(column) or 0) - used
 
     # ----------------------------------------------------------------- queries
-    def query_vector(self, text: str) -> np.ndarray:
-        """Encode a query once; stored subjects ask the same text again and again."""
+    def query_vector(self, text: str, subject: tuple[str, int] | None = None) -> np.ndarray:
+        """A stored subject's precomputed query vector when its text is unchanged; otherwise the
+        text is encoded (and kept: the same free text tends to be asked again)."""
+        if subject is not None and subject[0] in self.subjects:
+            found = self.subjects[subject[0]].get(subject[1], text)
+            if found is not None:
+                return found
         cached = self._query_cache.get(text)
         if cached is not None:
             return cached
@@ -245,6 +341,16 @@ class Engine:
         self._query_cache[text] = vec
         return vec
 
+    def query_tokens(self, text: str) -> list[str]:
+        """jieba tokens of a query text, kept per text (subjects ask again and again)."""
+        tokens = self._token_cache.get(text)
+        if tokens is None:
+            tokens = tokenize(text)
+            if len(self._token_cache) > 16_384:
+                self._token_cache.clear()
+            self._token_cache[text] = tokens
+        return tokens
+
     def versions(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder.id,
@@ -252,6 +358,6 @@ class Engine:
             "indexes": {e: c.index.manifest_summary() for e, c in self.candidates.items()},
             "graph": {
                 "partnership_version": self.graph.version,
-                "edges": self.graph.graph.number_of_edges(),
+                "edges": self.graph.edge_count,
             },
         }

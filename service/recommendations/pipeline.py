@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from indexing.hybrid import Hit
 from models import explain
 from models import features as F
 from models.diversity import collapse
@@ -38,8 +39,9 @@ class Subject:
     lon: float | None = None
     school_kind: str | None = None
     need_kinds: list[str] = field(default_factory=list)
-    major_terms: set[str] = field(default_factory=set)
+    major_terms: frozenset[str] = frozenset()
     region_id: int | None = None
+    query_ref: tuple[str, int] | None = None  # the stored row whose text asks (None: free text)
 
 
 @dataclass
@@ -48,8 +50,16 @@ class Scored:
     row: dict[str, Any]
     score: float
     features: dict[str, float]
-    reasons: list[dict[str, Any]]
     collapse_key: Any
+    explain: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False)
+    _reasons: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        """Written on first use: only the items that are returned get explained."""
+        if self._reasons is None:
+            self._reasons = self.explain()
+        return self._reasons
 
 
 Guard = Callable[[Subject, dict[str, Any]], str | None]
@@ -80,8 +90,8 @@ def rank(
 ) -> tuple[list[Scored], dict[str, int]]:
     cands = engine.candidates[entity]
     snap, index = cands.snapshot, cands.index
-    qvec = engine.query_vector(subject.query_text)
-    qtokens = tokenize(subject.query_text)
+    qvec = engine.query_vector(subject.query_text, subject.query_ref)
+    qtokens = engine.query_tokens(subject.query_text)
     timer.lap("encode")
     hits = index.search(qvec, qtokens, mask=mask, k=max(CANDIDATE_POOL, 4 * k))
     timer.lap("retrieve")
@@ -146,18 +156,30 @@ def rank(
     for (hit, row, values, shared, same_city, dist, cap, peers, load), s in zip(
         details, scores, strict=True
     ):
-        reasons = explain.explain(
-            features=values,
-            matched_terms=hit.matched_terms,
-            shared_industries=[(d, industry_label(d)) for d in shared],
-            same_city=subject.city_name if same_city else None,
-            distance_km=dist,
-            capacity_left=cap,
-            peer_partners=peers,
-            load=load,
-        )
+
+        def reasons(
+            hit: Hit = hit,
+            values: dict[str, float] = values,
+            shared: list[str] = shared,
+            same_city: bool = same_city,
+            dist: float | None = dist,
+            cap: int | None = cap,
+            peers: int = peers,
+            load: int = load,
+        ) -> list[dict[str, Any]]:
+            return explain.explain(
+                features=values,
+                matched_terms=hit.matched_terms,
+                shared_industries=[(d, industry_label(d)) for d in shared],
+                same_city=subject.city_name if same_city else None,
+                distance_km=dist,
+                capacity_left=cap,
+                peer_partners=peers,
+                load=load,
+            )
+
         scored.append(
-            Scored(hit.position, row, round(float(s), 6), values, reasons, collapse_key(row))
+            Scored(hit.position, row, round(float(s), 6), values, collapse_key(row), reasons)
         )
     scored.sort(key=lambda x: -x.score)
     out = collapse(scored, key=lambda x: x.collapse_key)
@@ -176,12 +198,19 @@ def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
 
 
 def _industry_terms(row: dict[str, Any]) -> frozenset[str]:
-    codes = row.get("industry_codes") or row.get("industries") or []
-    return _terms_of(tuple(codes), tuple(row.get("fields") or []))
+    """Words of the candidate's industry labels and fields, memoised on the row."""
+    terms = row.get("_industry_terms")
+    if terms is None:
+        codes = row.get("industry_codes") or row.get("industries") or []
+        terms = frozenset().union(
+            *(_terms_of(industry_label(c)) for c in codes),
+            *(_terms_of(f) for f in row.get("fields") or []),
+        )
+        row["_industry_terms"] = terms
+    return terms
 
 
 @functools.lru_cache(maxsize=65_536)
-def _terms_of(codes: tuple[str, ...], fields: tuple[str, ...]) -> frozenset[str]:
-    """Words of the industries' labels and the fields; few distinct combinations recur."""
-    words = " ".join(industry_label(c) for c in codes) + " " + " ".join(fields)
+def _terms_of(words: str) -> frozenset[str]:
+    """Words (two characters or more) of one label or field; few distinct ones recur."""
     return frozenset(t for t in tokenize(words) if len(t) >= 2)

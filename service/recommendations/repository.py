@@ -120,53 +120,70 @@ def region_by_id(conn: psycopg.Connection[Any], region_id: int) -> Row | None:
     ).fetchone()
 
 
+# One query per subject type, for one row (a request) or all rows (the engine precomputes each
+# stored subject's query vector): both must give the same row, hence the same query text.
+_SCHOOL = f"""
+    SELECT s.id, s.name, s.kind, s.description, s.region_id, {_REGION}
+    FROM schools s {_REGION_JOIN.format(col="s.region_id")}"""
+_SCHOOL_PROGRAMMES = "SELECT id, school_id, name, major_code, industries, capacity FROM programmes"
+_PROGRAMME = f"""
+    SELECT pr.id, pr.name, pr.major_code, pr.level, pr.description, pr.industries,
+           pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind,
+           s.region_id, {_REGION}
+    FROM programmes pr JOIN schools s ON s.id = pr.school_id
+    {_REGION_JOIN.format(col="s.region_id")}"""
+_PARK = f"""
+    SELECT p.id, p.name, p.leading_industries, p.description, p.region_id, {_REGION}
+    FROM parks p {_REGION_JOIN.format(col="p.region_id")}"""
+_NEED = f"""
+    SELECT n.id, n.kind, n.title, n.description, n.status, n.enterprise_id,
+           e.name AS enterprise_name, e.industry_codes, e.region_id, {_REGION}
+    FROM needs n JOIN enterprises e ON e.id = n.enterprise_id
+    {_REGION_JOIN.format(col="e.region_id")}"""
+
+
 def school(conn: psycopg.Connection[Any], school_id: int) -> Row | None:
-    return conn.execute(
-        f"""
-        SELECT s.id, s.name, s.kind, s.description, s.region_id, {_REGION}
-        FROM schools s {_REGION_JOIN.format(col="s.region_id")} WHERE s.id = %s""",
-        (school_id,),
-    ).fetchone()
+    return conn.execute(_SCHOOL + " WHERE s.id = %s", (school_id,)).fetchone()
 
 
 def school_programmes(conn: psycopg.Connection[Any], school_id: int) -> list[Row]:
     return conn.execute(
-        "SELECT id, name, major_code, industries, capacity FROM programmes WHERE school_id = %s"
-        " ORDER BY id",
-        (school_id,),
+        _SCHOOL_PROGRAMMES + " WHERE school_id = %s ORDER BY id", (school_id,)
     ).fetchall()
 
 
 def programme(conn: psycopg.Connection[Any], programme_id: int) -> Row | None:
-    return conn.execute(
-        f"""
-        SELECT pr.id, pr.name, pr.major_code, pr.level, pr.description, pr.industries,
-               pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind,
-               s.region_id, {_REGION}
-        FROM programmes pr JOIN schools s ON s.id = pr.school_id
-        {_REGION_JOIN.format(col="s.region_id")} WHERE pr.id = %s""",
-        (programme_id,),
-    ).fetchone()
+    return conn.execute(_PROGRAMME + " WHERE pr.id = %s", (programme_id,)).fetchone()
 
 
 def park(conn: psycopg.Connection[Any], park_id: int) -> Row | None:
-    return conn.execute(
-        f"""
-        SELECT p.id, p.name, p.leading_industries, p.description, p.region_id, {_REGION}
-        FROM parks p {_REGION_JOIN.format(col="p.region_id")} WHERE p.id = %s""",
-        (park_id,),
-    ).fetchone()
+    return conn.execute(_PARK + " WHERE p.id = %s", (park_id,)).fetchone()
 
 
 def need(conn: psycopg.Connection[Any], need_id: int) -> Row | None:
-    return conn.execute(
-        f"""
-        SELECT n.id, n.kind, n.title, n.description, n.status, n.enterprise_id,
-               e.name AS enterprise_name, e.industry_codes, e.region_id, {_REGION}
-        FROM needs n JOIN enterprises e ON e.id = n.enterprise_id
-        {_REGION_JOIN.format(col="e.region_id")} WHERE n.id = %s""",
-        (need_id,),
-    ).fetchone()
+    return conn.execute(_NEED + " WHERE n.id = %s", (need_id,)).fetchone()
+
+
+def all_schools(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    """Every school with its programmes (as `school_programmes` lists them)."""
+    progs: dict[int, list[Row]] = {}
+    for p in conn.execute(_SCHOOL_PROGRAMMES + " ORDER BY id"):
+        progs.setdefault(p["school_id"], []).append(p)
+    for s in stream(conn, _SCHOOL + " ORDER BY s.id"):
+        s["programmes"] = progs.get(s["id"], [])
+        yield s
+
+
+def all_programmes(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(conn, _PROGRAMME + " ORDER BY pr.id")
+
+
+def all_parks(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(conn, _PARK + " ORDER BY p.id")
+
+
+def all_needs(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+    return stream(conn, _NEED + " ORDER BY n.id")
 
 
 def insert_run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -66,8 +67,9 @@ def _location(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _major_terms(names: list[str]) -> set[str]:
-    return {t for t in tokenize(" ".join(names)) if len(t) >= 2}
+@functools.lru_cache(maxsize=4096)
+def _major_terms(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t for t in tokenize(" ".join(names)) if len(t) >= 2)
 
 
 def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
@@ -82,7 +84,8 @@ def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
             query_text=school_query_text(school, progs),
             industries=sorted({c for p in progs for c in (p["industries"] or [])}),
             school_kind=school["kind"],
-            major_terms=_major_terms([p["name"] for p in progs]),
+            major_terms=_major_terms(tuple(p["name"] for p in progs)),
+            query_ref=("school", ref.id),
             **_location(school),
         )
     if ref.type == "programme":
@@ -100,7 +103,8 @@ def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
             query_text=programme_text(prog),
             industries=list(prog["industries"] or []),
             school_kind=prog["school_kind"],
-            major_terms=_major_terms([prog["name"]]),
+            major_terms=_major_terms((prog["name"],)),
+            query_ref=("programme", ref.id),
             **_location(prog),
         )
     park = repo.park(conn, ref.id)
@@ -111,6 +115,7 @@ def load_subject(conn: psycopg.Connection, ref: S.SubjectRef) -> Subject:
         label={"type": "park", "id": ref.id, "name": park["name"]},
         query_text=park_query_text(park),
         industries=list(park["leading_industries"] or []),
+        query_ref=("park", ref.id),
         **_location(park),
     )
 
@@ -130,6 +135,7 @@ def _need_subject(conn: psycopg.Connection, need_id: int) -> Subject:
         query_text=need_text(need),
         industries=list(need["industry_codes"] or []),
         need_kinds=[need["kind"]],
+        query_ref=("need", need_id),
         **_location(need),
     )
 
@@ -576,7 +582,7 @@ def search(
 ) -> list[S.SearchHit]:
     engine.refresh(conn)
     qvec = engine.query_vector(q)
-    qtokens = tokenize(q)
+    qtokens = engine.query_tokens(q)
     hits: list[S.SearchHit] = []
     for entity in types:
         cands = engine.candidates[entity]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 import psycopg
 import pytest
 
@@ -20,11 +22,12 @@ def _enterprise(conn: psycopg.Connection, code: str = VALID, name: str = "测试
 
 def _school(conn: psycopg.Connection) -> int:
     region = conn.execute("SELECT id FROM regions WHERE code = '410100'").fetchone()["id"]
+    # a code no earlier test left behind (this module does not truncate)
+    code = f"49{secrets.randbelow(10**8):08d}"
     row = conn.execute(
-        "INSERT INTO schools (code, name, kind, region_id)"
-        " VALUES ('4141010459', '郑州大学', '本科', %s)"
+        "INSERT INTO schools (code, name, kind, region_id) VALUES (%s, '测试学校', '本科', %s)"
         " RETURNING id",
-        (region,),
+        (code, region),
     ).fetchone()
     return int(row["id"])
 
