@@ -73,8 +73,10 @@ def divisions(codes: Iterable[str]) -> set[str]:
 
 
 def industry_overlap(subject: Iterable[str], candidate: Iterable[str]) -> tuple[float, list[str]]:
-    """Share of the candidate's industry divisions the subject also has, and the shared ones."""
-    s, c = divisions(subject), divisions(candidate)
+    """Share of the candidate's industry divisions the subject also has, and the shared ones.
+    Codes of any depth (C3411, 3411, 34) or divisions already extracted."""
+    s = subject if isinstance(subject, (set, frozenset)) else divisions(subject)
+    c = divisions(candidate)
     if not s or not c:
         return 0.0, []
     shared = sorted(s & c)

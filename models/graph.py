@@ -45,6 +45,8 @@ class PartnershipGraph:
     _serving: dict[str, set[int]] | None = field(default=None, repr=False)
     _served: dict[int, set[str]] = field(default_factory=dict, repr=False)
     _edges: int = field(default=-1, repr=False)
+    _partnered: dict[Node, frozenset[Node]] = field(default_factory=dict, repr=False)
+    _groups: dict[Node, dict[str, frozenset[int]]] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -99,6 +101,8 @@ class PartnershipGraph:
         self._serving = None
         self._served = {}
         self._edges = -1
+        self._partnered = {}
+        self._groups = {}
 
     @property
     def edge_count(self) -> int:
@@ -164,6 +168,32 @@ class PartnershipGraph:
         self._serving = out
         return out
 
+    def partnered_with(self, subject: Node) -> frozenset[Node]:
+        """Every party the subject's school side is partnered with (memoised until the next edge
+        change: the guards ask it once per candidate)."""
+        found = self._partnered.get(subject)
+        if found is None:
+            sides = self.school_side(subject)
+            found = frozenset(n for side in sides for n in self.neighbours(side))
+            self._partnered[subject] = found
+        return found
+
+    def groups_partnered(self, subject: Node) -> dict[str, frozenset[int]]:
+        """Group → its (canonical) enterprises partnered with the subject's school (or with the
+        subject itself when it has no school); memoised like `partnered_with`."""
+        found = self._groups.get(subject)
+        if found is None:
+            school = self.school_of(subject)
+            sides = self.school_side(("school", school)) if school is not None else {subject}
+            acc: dict[str, set[int]] = defaultdict(set)
+            for side in sides:
+                for _, eid in self.neighbours(side, "enterprise"):
+                    if eid in self.group_of:
+                        acc[self.group_of[eid]].add(eid)
+            found = {g: frozenset(m) for g, m in acc.items()}
+            self._groups[subject] = found
+        return found
+
     def common_neighbours(self, a: Node, b: Node) -> int:
         """Parties partnered with both (e.g. a park that pairs with both school and enterprise)."""
         return len(self.neighbours(a) & self.neighbours(b))
@@ -194,11 +224,7 @@ class PartnershipGraph:
 # --------------------------------------------------------------------- the guards
 def guard_already_partnered(g: PartnershipGraph, subject: Node, candidate: Node) -> str | None:
     """(a) The pair is partnered: directly, or between the school and one of its programmes."""
-    cand = g.node(*candidate)
-    for side in g.school_side(subject):
-        if cand in g.neighbours(side):
-            return ALREADY_PARTNERED
-    return None
+    return ALREADY_PARTNERED if g.node(*candidate) in g.partnered_with(subject) else None
 
 
 def guard_duplicate_record(g: PartnershipGraph, subject: Node, candidate: Node) -> str | None:
@@ -218,13 +244,8 @@ def guard_group_partnered(g: PartnershipGraph, subject: Node, candidate: Node) -
     group = g.group_of.get(cid)
     if not group:
         return None
-    school = g.school_of(subject)
-    sides = g.school_side(("school", school)) if school is not None else {subject}
-    for side in sides:
-        for _, eid in g.neighbours(side, "enterprise"):
-            if eid != cid and g.group_of.get(eid) == group:
-                return GROUP_PARTNERED
-    return None
+    members = g.groups_partnered(subject).get(group, frozenset())
+    return GROUP_PARTNERED if members - {cid} else None
 
 
 def guard_pending(

@@ -115,10 +115,9 @@ def rank(
     details = []
     g = engine.graph
     firms = g.subject_firms(subject.node) if subject.node else set()
+    subject_divisions = frozenset(F.divisions(subject.industries))
     for hit, row in kept:
-        overlap, shared = F.industry_overlap(
-            subject.industries, row.get("industry_codes") or row.get("industries") or []
-        )
+        overlap, shared = F.industry_overlap(subject_divisions, row["divisions"])
         same_city = bool(subject.city_code) and subject.city_code == row.get("city_code")
         dist = None
         if subject.lat is not None and row.get("lat") is not None:

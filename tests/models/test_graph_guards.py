@@ -77,3 +77,21 @@ def test_graph_features() -> None:
     assert g.degree(("enterprise", 2)) == 1  # merged onto record 1
     assert g.industries_served_by_school(10) == {"34", "36"}
     assert G.industry_division("C3411") == "34"
+
+
+def test_memoised_answers_follow_edge_changes() -> None:
+    g = _graph()
+    # asked once (memoised), then the graph changes: the guards must see the change at once
+    assert G.guard_already_partnered(g, ("school", 11), ("enterprise", 5)) is None
+    assert G.guard_group_partnered(g, ("school", 11), ("enterprise", 4)) is None
+    assert g.industries_served_by_school(11) == {"13"}
+    edges = g.edge_count
+    g.add_edge(("enterprise", 5), ("programme", 110))
+    g.add_edge(("enterprise", 3), ("school", 11))
+    assert G.guard_already_partnered(g, ("school", 11), ("enterprise", 5)) == G.ALREADY_PARTNERED
+    assert G.guard_group_partnered(g, ("school", 11), ("enterprise", 4)) == G.GROUP_PARTNERED
+    assert g.industries_served_by_school(11) == {"13", "65", "36"}
+    assert g.edge_count == edges + 2
+    g.remove_edge(("enterprise", 5), ("programme", 110))
+    assert G.guard_already_partnered(g, ("school", 11), ("enterprise", 5)) is None
+    assert g.edge_count == edges + 1
