@@ -34,30 +34,30 @@ ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below 
 
 
 class TermMatcher:
-    """Which query terms a document contains, worked out only for the hits that get explained
-    (the final top-k, not the whole candidate pool): one binary search per term in its postings
-    (bm25s keeps each term's document ids sorted)."""
+    """Which query terms each hit's document contains, for its explanation: one vectorised
+    binary search per term over the hits' positions (bm25s keeps each term's document ids
+    sorted), instead of scanning postings per hit."""
 
-    def __init__(self, index: HybridIndex, token_ids: list[int]) -> None:
+    def __init__(self, index: HybridIndex, token_ids: list[int], positions: list[int]) -> None:
         s = index.bm25.scores
-        indptr = s["indptr"]
+        indptr, indices = s["indptr"], s["indices"]
         # rarest first: the terms that discriminate a candidate lead its explanation
-        self._terms = [
-            (index.term_of(t), s["indices"][indptr[t] : indptr[t + 1]])
-            for t in sorted(set(token_ids), key=lambda t: indptr[t + 1] - indptr[t])
-        ]
-        self._memo: dict[int, list[str]] = {}
+        ordered = sorted(set(token_ids), key=lambda t: indptr[t + 1] - indptr[t])
+        self._terms = [index.term_of(t) for t in ordered]
+        self._column = {p: j for j, p in enumerate(positions)}
+        wanted = np.asarray(positions, dtype=np.int64)
+        self._has = np.zeros((len(ordered), len(positions)), dtype=bool)
+        for row, t in enumerate(ordered):
+            docs = indices[indptr[t] : indptr[t + 1]]
+            if len(docs):
+                at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+                self._has[row] = docs[at] == wanted
 
     def terms_for(self, position: int) -> list[str]:
-        found = self._memo.get(position)
-        if found is None:
-            found = []
-            for term, docs in self._terms:
-                i = int(np.searchsorted(docs, position))
-                if i < len(docs) and docs[i] == position:
-                    found.append(term)
-            self._memo[position] = found
-        return found
+        j = self._column.get(position)
+        if j is None:
+            return []
+        return [self._terms[i] for i in np.flatnonzero(self._has[:, j]).tolist()]
 
 
 @dataclass
@@ -190,7 +190,7 @@ class HybridIndex:
         lo, hi = float(fused.min()), float(fused.max())
         scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
         order = np.argsort(-fused, kind="stable")[:k].tolist()
-        matcher = TermMatcher(self, token_ids) if token_ids else None
+        matcher = TermMatcher(self, token_ids, [pool[j] for j in order]) if token_ids else None
         return [Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), matcher) for j in order]
 
 

@@ -146,7 +146,12 @@ def _drive(
 
 
 def _in_process(
-    url: str, var: Path, encoder: str | None, reqs: list[tuple[str, dict[str, Any]]], exact: bool
+    url: str,
+    var: Path,
+    encoder: str | None,
+    reqs: list[tuple[str, dict[str, Any]]],
+    exact: bool,
+    progress: bool = False,
 ) -> tuple[list[list[int]], list[float]]:
     from service.config import Settings
     from service.recommendations import schemas as S
@@ -169,6 +174,7 @@ def _in_process(
             index_dir=var / "indexes",
             ranker_dir=var / "ranker",
             exact=exact,
+            progress=progress,
         )
         for kind, body in reqs:
             fn, model = calls[kind]
@@ -183,12 +189,13 @@ def _in_process(
 def run(
     enterprises: int,
     requests: int,
-    concurrency: int,
+    concurrency: list[int],
     encoder: str | None,
     seed: int,
     keep: bool,
     index_cache: Path | None = None,
     workers: int = 1,
+    compare: int = 200,
 ) -> dict[str, Any]:
     from scripts.sample_cli import generate_sample
     from service.embedded_pg import ensure_server, stop_server
@@ -225,7 +232,7 @@ def run(
             load_dir(conn, root / "sample")
         figures["import_s"] = round(time.perf_counter() - t0, 1)
         t0 = time.perf_counter()
-        _in_process(url, var, encoder, [], exact=False)  # builds and caches every index
+        _in_process(url, var, encoder, [], exact=False, progress=True)  # builds, caches indexes
         figures["index_build_s"] = round(time.perf_counter() - t0, 1)
         token = _token(url)
         reqs = _requests(url, requests, seed)
@@ -235,7 +242,7 @@ def run(
             "XIAOQI_DATABASE_URL": url,
             "XIAOQI_VAR_DIR": str(var),
             "XIAOQI_MODE": "test",
-            "XIAOQI_POOL_MAX_SIZE": str(concurrency + 2),
+            "XIAOQI_POOL_MAX_SIZE": str(max(concurrency) + 2),
         }
         if encoder:
             env["XIAOQI_ENCODER"] = encoder
@@ -261,26 +268,28 @@ def run(
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc, workers=workers)
         figures["service_start_s"] = round(time.perf_counter() - t0, 1)
-        _drive(base, token, reqs[: min(len(reqs), 40)], concurrency)  # warm-up
-        lat, bodies, wall, errors = _drive(base, token, reqs, concurrency)
-        every = [x for xs in lat.values() for x in xs]
-        figures["http"] = {
-            "all": {
-                "p50_ms": _pct(every, 50),
-                "p95_ms": _pct(every, 95),
-                "p99_ms": _pct(every, 99),
-                "throughput_rps": round(len(every) / wall, 1),
-            },
-            **{
-                k: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95), "p99_ms": _pct(v, 99)}
-                for k, v in lat.items()
-            },
-            "errors": errors,
-        }
+        _drive(base, token, reqs[: min(len(reqs), 40)], max(concurrency))  # warm-up
+        figures["http"] = {}
+        for level in concurrency:  # the same requests at each load level
+            lat, _, wall, errors = _drive(base, token, reqs, level)
+            every = [x for xs in lat.values() for x in xs]
+            figures["http"][f"concurrency_{level}"] = {
+                "all": {
+                    "p50_ms": _pct(every, 50),
+                    "p95_ms": _pct(every, 95),
+                    "p99_ms": _pct(every, 99),
+                    "throughput_rps": round(len(every) / wall, 1),
+                },
+                **{
+                    k: {"p50_ms": _pct(v, 50), "p95_ms": _pct(v, 95), "p99_ms": _pct(v, 99)}
+                    for k, v in lat.items()
+                },
+                "errors": errors,
+            }
         proc.terminate()
         proc.wait(30)
         proc = None
-        n_cmp = min(len(reqs), 200)
+        n_cmp = min(len(reqs), compare)
         ann_top, ann_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=False)
         exact_top, exact_ms = _in_process(url, var, encoder, reqs[:n_cmp], exact=True)
         overlaps = [
@@ -311,7 +320,9 @@ def register_bench(bench_app: typer.Typer) -> None:
     def bench_serve(
         enterprises: Annotated[int, typer.Option(min=100)] = 100_000,
         requests: Annotated[int, typer.Option(min=8)] = 400,
-        concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+        concurrency: Annotated[
+            str, typer.Option(help="concurrent clients; a comma list runs each level in turn")
+        ] = "4",
         encoder: Annotated[str | None, typer.Option(help="encoder for this run")] = None,
         seed: int = 7,
         keep: bool = False,
@@ -319,14 +330,27 @@ def register_bench(bench_app: typer.Typer) -> None:
             Path | None, typer.Option(help="keep encoded vectors here between runs")
         ] = None,
         workers: Annotated[int, typer.Option(min=1, max=16, help="uvicorn worker processes")] = 1,
+        compare: Annotated[
+            int, typer.Option(min=1, help="requests answered in-process by ANN and by exact search")
+        ] = 200,
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Start the service on loopback with N sample enterprises and measure p50/p95/p99."""
-        figures = run(enterprises, requests, concurrency, encoder, seed, keep, index_cache, workers)
+        try:
+            levels = sorted({int(c) for c in concurrency.split(",") if c.strip()})
+        except ValueError as exc:
+            raise typer.BadParameter("numbers, comma-separated", param_hint="concurrency") from exc
+        if not levels or min(levels) < 1 or max(levels) > 64:
+            raise typer.BadParameter("between 1 and 64", param_hint="concurrency")
+        figures = run(
+            enterprises, requests, levels, encoder, seed, keep, index_cache, workers, compare
+        )
         if not as_json:
-            table = Table("endpoint", "p50 ms", "p95 ms", "p99 ms")
-            for k, v in figures["http"].items():
-                if isinstance(v, dict):
-                    table.add_row(k, str(v["p50_ms"]), str(v["p95_ms"]), str(v["p99_ms"]))
+            table = Table("clients", "endpoint", "p50 ms", "p95 ms", "p99 ms")
+            for level, block in figures["http"].items():
+                for k, v in block.items():
+                    if isinstance(v, dict):
+                        row = (str(v["p50_ms"]), str(v["p95_ms"]), str(v["p99_ms"]))
+                        table.add_row(level, k, *row)
             console.print(table)
         print(json.dumps(figures, ensure_ascii=False))

@@ -140,6 +140,10 @@ class Engine:
             pool=pool,
         )
         engine.refresh(conn, progress=progress, release=True)
+        # One-off costs belong to loading, not to the first request: the encoder builds its
+        # model and tokenizer lazily, jieba loads its dictionaries on first use.
+        engine.encoder.encode_queries(["产教融合"])
+        tokenize("产教融合")
         return engine
 
     # ----------------------------------------------------------------- freshness

@@ -78,3 +78,36 @@ def test_parallel_tokenisation_matches_serial(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(H, "TOKENIZE_CHUNK", 5)
     monkeypatch.setattr(H.os, "cpu_count", lambda: 2)
     assert H._tokenize_all(texts) == [tokenize(t) for t in texts]
+
+
+def test_matched_terms_are_exactly_the_query_terms_in_each_document(tmp_path: Path) -> None:
+    from models.text import tokenize
+
+    enc = load_encoder("hash")
+    texts = [*TEXTS, "数控加工与软件测试", "包装设备与工业机器人维修"]
+    ids = np.arange(1, len(texts) + 1, dtype=np.int64)
+    index = open_hybrid_index(
+        tmp_path, entity="programme", ids=ids, texts=texts, encoder=enc, data_version="1"
+    )
+    query = ["数控", "软件", "测试", "机器人", "维修", "不存在的词"]
+    hits = index.search(enc.encode_queries(["数控 软件"])[0], query, mask=None, k=len(texts))
+    assert len(hits) == len(texts)
+    for h in hits:
+        expected = {t for t in query if t in tokenize(texts[h.position])}
+        assert set(h.matched_terms) == expected, texts[h.position]
+
+
+def test_unsorted_postings_are_repaired() -> None:
+    import bm25s
+
+    from indexing.hybrid import _sorted_postings
+
+    bm25 = bm25s.BM25()
+    bm25.scores = {
+        "indptr": np.array([0, 3, 5]),
+        "indices": np.array([4, 1, 2, 0, 3], dtype=np.int32),
+        "data": np.array([0.4, 0.1, 0.2, 1.0, 1.3], dtype=np.float32),
+    }
+    _sorted_postings(bm25)
+    assert bm25.scores["indices"].tolist() == [1, 2, 4, 0, 3]
+    np.testing.assert_allclose(bm25.scores["data"], [0.1, 0.2, 0.4, 1.0, 1.3])

@@ -1,0 +1,66 @@
+"""The engine's precomputed query vectors for stored subjects, against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from service.recommendations import schemas as S
+from service.recommendations import service as svc
+from service.recommendations.engine import QUERY_CHARS, Engine
+from tests.service.recommendations.world import build
+
+
+def _no_encoding(*_: Any, **__: Any) -> np.ndarray:
+    raise AssertionError("a stored subject's query was encoded at request time")
+
+
+def test_stored_subjects_use_precomputed_vectors_until_their_text_changes(
+    clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = build(clean_db)
+    with psycopg.connect(clean_db, row_factory=dict_row) as conn:
+        engine = Engine.load(
+            conn, encoder_name="hash-64", index_dir=tmp_path / "idx", ranker_dir=tmp_path / "r"
+        )
+        enc = engine.encoder
+        subjects = [
+            svc.load_subject(conn, S.SubjectRef(type="school", id=w["S1"])),
+            svc.load_subject(conn, S.SubjectRef(type="programme", id=w["P1"])),
+            svc._need_subject(conn, w["N1"]),
+        ]
+        expected = [enc.encode_queries([s.query_text[:QUERY_CHARS]])[0] for s in subjects]
+        with monkeypatch.context() as m:
+            m.setattr(enc, "encode_queries", _no_encoding)
+            for s, want in zip(subjects, expected, strict=True):
+                np.testing.assert_allclose(engine.query_vector(s.query_text, s.query_ref), want)
+                # requests run end to end without encoding anything
+            svc.programmes(
+                conn, engine, _settings(clean_db), S.ProgrammesRequest(need_id=w["N1"]), None
+            )
+        conn.rollback()
+
+        conn.execute("UPDATE needs SET title = '工业机器人运维工程师' WHERE id = %s", (w["N1"],))
+        conn.commit()
+        engine.refresh(conn)  # no pool: refreshed here
+        changed = svc._need_subject(conn, w["N1"])
+        assert "工业机器人" in changed.query_text
+        got = engine.query_vector(changed.query_text, changed.query_ref)
+        np.testing.assert_allclose(got, enc.encode_queries([changed.query_text[:QUERY_CHARS]])[0])
+        # a text the engine has never seen (edited after the last refresh) is encoded on demand
+        stale = changed.query_text + "（补充）"
+        assert engine.subjects["need"].get(w["N1"], stale) is None
+        np.testing.assert_allclose(
+            engine.query_vector(stale, changed.query_ref), enc.encode_queries([stale])[0]
+        )
+
+
+def _settings(url: str) -> Any:
+    from service.config import Settings
+
+    return Settings(database_url=url, mode="test")
