@@ -9,6 +9,7 @@ whose profile text changed.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import multiprocessing
@@ -116,6 +117,13 @@ class HybridIndex:
         if n:
             index.add_with_ids(vectors, positions)
         return index
+
+    def exact_copy(self) -> HybridIndex:
+        """The same index with brute-force dense search (the benchmark's baseline); shares the
+        vectors and BM25."""
+        twin = copy.copy(self)
+        twin.dense = self._dense_index(self.vectors, 2**62)
+        return twin
 
     def manifest_summary(self) -> dict[str, Any]:
         keys = ("entity", "encoder", "dim", "count", "data_version", "created_at", "dense_index")

@@ -8,6 +8,7 @@ table changed. Refreshes run under a lock; requests read the current objects.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -317,6 +318,22 @@ class Engine:
             version=stamp[0],
         )
         self.graph_from = stamp
+
+    def exact_copy(self) -> Engine:
+        """This engine with exact brute-force dense search everywhere (for benchmarks): the
+        snapshots, vectors, BM25, graph and ranker are shared, not reloaded."""
+        return dataclasses.replace(
+            self,
+            candidates={
+                e: dataclasses.replace(c, index=c.index.exact_copy())
+                for e, c in self.candidates.items()
+            },
+            exact=True,
+            pool=None,
+            _lock=threading.Lock(),
+            _query_cache={},
+            _token_cache={},
+        )
 
     def capacity_left(self, entity: str, row: dict[str, Any]) -> int | None:
         """Capacity (or slots) minus current active partnerships, from the live graph."""

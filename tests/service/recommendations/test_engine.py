@@ -64,3 +64,24 @@ def _settings(url: str) -> Any:
     from service.config import Settings
 
     return Settings(database_url=url, mode="test")
+
+
+def test_exact_copy_shares_data_and_answers_alike(clean_db: str, tmp_path: Path) -> None:
+    w = build(clean_db)
+    with psycopg.connect(clean_db, row_factory=dict_row) as conn:
+        engine = Engine.load(
+            conn, encoder_name="hash-64", index_dir=tmp_path / "idx", ranker_dir=tmp_path / "r"
+        )
+        twin = engine.exact_copy()
+        assert twin.exact and not engine.exact
+        for entity, c in engine.candidates.items():
+            t = twin.candidates[entity]
+            assert t.snapshot is c.snapshot and t.index.vectors is c.index.vectors
+            assert t.index.dense is not c.index.dense
+        req = S.ProgrammesRequest(need_id=w["N1"])
+        a = svc.programmes(conn, engine, _settings(clean_db), req, None)
+        conn.rollback()
+        b = svc.programmes(conn, twin, _settings(clean_db), req, None)
+        conn.rollback()
+        ids = [[it.candidate["id"] for it in r.items] for r in a.results]
+        assert ids == [[it.candidate["id"] for it in r.items] for r in b.results] and ids[0]
