@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     engine_wait_s: float = Field(default=120.0, ge=0)
     exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
     import_max_bytes: int = Field(default=200 << 20, ge=1)  # upload limit of POST /v1/imports
+    # BLAS / FAISS threads per server process: a request is one thread's work, and extra
+    # threads only spin-wait and compete with the other workers (run one worker per core).
+    compute_threads: int = Field(default=1, ge=1)
 
     @property
     def pgdata(self) -> Path:
