@@ -166,3 +166,46 @@ def list_tokens(conn: psycopg.Connection, user_id: int) -> list[Row]:
         "SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = %s ORDER BY id",
         (user_id,),
     )
+
+
+# ---- what the access policy needs to know about rows (service.auth.targets) -----------------
+
+# Region and owners of a party or catalogue row, by type: a programme lies in its school's region,
+# a need in its enterprise's, a mentor in its school's or enterprise's.
+_SCOPES = """
+    WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[]) AS q(t, i))
+    SELECT q.t, q.i, g.path,
+           coalesce(s.id, p.school_id, m.school_id, b.host_school_id) AS school_id,
+           coalesce(e.id, n.enterprise_id, m.enterprise_id, b.host_enterprise_id) AS enterprise_id,
+           (s.id IS NOT NULL OR p.id IS NOT NULL OR e.id IS NOT NULL OR n.id IS NOT NULL
+            OR m.id IS NOT NULL OR b.id IS NOT NULL OR k.id IS NOT NULL OR u.id IS NOT NULL)
+               AS found
+    FROM q
+    LEFT JOIN schools s ON q.t = 'school' AND s.id = q.i
+    LEFT JOIN programmes p ON q.t = 'programme' AND p.id = q.i
+    LEFT JOIN schools ps ON ps.id = p.school_id
+    LEFT JOIN enterprises e ON q.t = 'enterprise' AND e.id = q.i
+    LEFT JOIN needs n ON q.t = 'need' AND n.id = q.i
+    LEFT JOIN enterprises ne ON ne.id = n.enterprise_id
+    LEFT JOIN mentors m ON q.t = 'mentor' AND m.id = q.i
+    LEFT JOIN schools ms ON ms.id = m.school_id
+    LEFT JOIN enterprises me ON me.id = m.enterprise_id
+    LEFT JOIN practice_bases b ON q.t = 'practice_base' AND b.id = q.i
+    LEFT JOIN parks k ON q.t = 'park' AND k.id = q.i
+    LEFT JOIN bureaus u ON q.t = 'bureau' AND u.id = q.i
+    LEFT JOIN regions g ON g.id = coalesce(s.region_id, ps.region_id, e.region_id, ne.region_id,
+                                           ms.region_id, me.region_id, b.region_id, k.region_id,
+                                           u.region_id)"""
+
+
+def row_scopes(conn: psycopg.Connection, rows: list[tuple[str, int]]) -> dict[tuple[str, int], Row]:
+    """(type, id) → {path, school_id, enterprise_id, found} for catalogue rows and parties."""
+    if not rows:
+        return {}
+    found = _all(conn, _SCOPES, ([t for t, _ in rows], [i for _, i in rows]))
+    return {(r["t"], r["i"]): r for r in found}
+
+
+def region_paths(conn: psycopg.Connection, region_ids: list[int]) -> dict[int, str]:
+    rows = _all(conn, "SELECT id, path FROM regions WHERE id = ANY(%s)", (region_ids,))
+    return {int(r["id"]): str(r["path"]) for r in rows}

@@ -15,7 +15,6 @@ import psycopg
 
 from models.codes import credit_code_problem, major_catalogue, major_code_problem
 from service.catalog import repository as repo
-from service.errors import Conflict
 
 Problems = list[dict[str, Any]]
 Check = Callable[[psycopg.Connection, dict[str, Any], "repo.Row | None", Problems], dict[str, Any]]
@@ -120,17 +119,8 @@ def partnership(
         # this order for the seven type names (they differ before any '_' could matter).
         a, b = sorted((a, b))
         values.update(a_type=a[0], a_id=a[1], b_type=b[0], b_id=b[1])
-    if problems:
-        return values
-    row = _merged(values, before)
-    if row["status"] == "active" and (before is None or "status" in values):
-        pair = (row["a_type"], row["a_id"]), (row["b_type"], row["b_id"])
-        other = repo.active_partnership(conn, *pair, other_than=before["id"] if before else None)
-        if other is not None:
-            raise Conflict(
-                f"这两方之间已有进行中的合作关系（编号 {other}），不能重复建立；"
-                "如需调整，请修改或结束该合作关系"
-            )
+    # Whether an active partnership may exist (duplicates, group, capacity, quotas, scope) is
+    # decided by service.partnerships, the one way to create or reactivate one.
     return values
 
 

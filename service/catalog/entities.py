@@ -126,6 +126,7 @@ WRITABLE: tuple[Entity, ...] = (
         s.PartnershipOut,
         s.PartnershipCreate,
         s.PartnershipUpdate,
+        contacts=("a_contact", "b_contact"),
         check=checks.partnership,
     ),
 )

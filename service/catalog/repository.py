@@ -178,18 +178,5 @@ def partnerships_of(conn: psycopg.Connection, parties: list[tuple[str, list[int]
     return _all(conn, query, params)
 
 
-def active_partnership(
-    conn: psycopg.Connection, a: tuple[str, int], b: tuple[str, int], *, other_than: int | None
-) -> int | None:
-    row = _one(
-        conn,
-        """SELECT id FROM partnerships
-           WHERE a_type = %s AND a_id = %s AND b_type = %s AND b_id = %s AND status = 'active'
-             AND id IS DISTINCT FROM %s""",
-        [a[0], a[1], b[0], b[1], other_than],
-    )
-    return int(row["id"]) if row else None
-
-
 def party_exists(conn: psycopg.Connection, ptype: str, pid: int) -> bool:
     return exists(conn, PARTY_TABLES[ptype], pid)

@@ -542,6 +542,8 @@ class PartnershipCreate(Input):
     since: dt.date = Field(default_factory=dt.date.today)
     source: Name = "manual"
     progress: LongText = ""
+    a_contact: LongText | None = Field(default=None, description="甲方联系人及联系方式")
+    b_contact: LongText | None = Field(default=None, description="乙方联系人及联系方式")
 
 
 # The two parties are the identity of a partnership: to change them, end it and create another.
@@ -556,6 +558,9 @@ class PartnershipOut(Stamped):
     since: dt.date
     source: str
     progress: str
+    # contact fields: only for those the access policy lets read contacts
+    a_contact: str | None = None
+    b_contact: str | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -12,29 +12,23 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from service import audit
+from service.auth import policy, targets
 from service.catalog import repository as repo
 from service.catalog.checks import PARTY_LABELS, problem
-from service.catalog.entities import CONTACT_FIELDS, Entity
+from service.catalog.entities import AUDIT_LOG, CONTACT_FIELDS, Entity
 from service.catalog.schemas import PARTY_TYPES, ListParams
 from service.config import REPO_ROOT
 from service.errors import Conflict, InvalidInput, NotFound
+from service.partnerships import service as partnerships
 
 REGION_FILTERS = ("region", "within", "parent")  # filters given as a region code
 MAX_SORT_KEYS = 4
 INDUSTRIES_CSV = REPO_ROOT / "data" / "reference" / "industries.csv"  # GB/T 4754-2017
 
 
-def can_see_contacts(request: Request) -> bool:
-    """The one place that decides who may read contact names, phones and e-mails."""
-    return getattr(request.state, "user", None) is not None
-
-
-def actor_id(request: Request) -> int | None:
-    user = getattr(request.state, "user", None)
-    if user is None:
-        return None
-    value = user.get("id") if isinstance(user, dict) else getattr(user, "id", None)
-    return int(value) if value is not None else None
+def actor_of(request: Request) -> Any:
+    """The request's user (None when anonymous), as the auth middleware resolved it."""
+    return getattr(request.state, "user", None)
 
 
 def present(row: repo.Row, *, contacts: bool) -> repo.Row:
@@ -46,6 +40,54 @@ def present(row: repo.Row, *, contacts: bool) -> repo.Row:
         if isinstance(shown.get(key), dict):
             shown[key] = {k: v for k, v in shown[key].items() if k not in CONTACT_FIELDS}
     return shown
+
+
+def _row_targets(
+    conn: psycopg.Connection, entity: Entity, rows: list[repo.Row]
+) -> list[policy.Target]:
+    """Policy targets of listed rows, in one look-up (a partnership: both parties)."""
+    if entity.entity_type == "partnership":
+        parties = [(r[f"{s}_type"], r[f"{s}_id"]) for r in rows for s in ("a", "b")]
+        found = targets.of_rows(conn, parties)
+        return [
+            found[(r["a_type"], r["a_id"])].merged(found[(r["b_type"], r["b_id"])]) for r in rows
+        ]
+    found = targets.of_rows(conn, [(entity.entity_type, r["id"]) for r in rows])
+    return [found[(entity.entity_type, r["id"])] for r in rows]
+
+
+def present_rows(
+    conn: psycopg.Connection, actor: Any, entity: Entity, rows: list[repo.Row]
+) -> list[repo.Row]:
+    """Rows as `actor` may see them: contact fields only where the policy allows
+    (`contacts.read`: admins, the region's bureau, the row's owners)."""
+    if entity is AUDIT_LOG:
+        return [present(r, contacts=policy.allowed(actor, "audit.contacts", _ANY)) for r in rows]
+    if not entity.contacts or actor is None:
+        return [present(r, contacts=False) for r in rows]
+    if policy.allowed(actor, "contacts.read", _ANY):
+        return rows
+    return [
+        present(r, contacts=policy.allowed(actor, "contacts.read", t))
+        for r, t in zip(rows, _row_targets(conn, entity, rows), strict=True)
+    ]
+
+
+_ANY = policy.Target("any", (None,))  # a target only an `everywhere` rule admits
+
+
+def _authorise(
+    conn: psycopg.Connection,
+    actor: Any,
+    entity: Entity,
+    columns: dict[str, Any],
+    verb: str,
+    row_id: int | None = None,
+) -> None:
+    action = "partnership.write" if entity.entity_type == "partnership" else "catalogue.write"
+    target = targets.of_values(conn, entity.entity_type, columns, row_id)
+    what = entity.label + (f" {row_id}" if row_id is not None else "")
+    policy.require(actor, action, target, what, verb=verb)
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -190,10 +232,27 @@ def _unique_conflict(entity: Entity, exc: psycopg.errors.UniqueViolation) -> Con
     return Conflict(message)
 
 
-def create(
-    conn: psycopg.Connection, entity: Entity, body: BaseModel, *, actor: int | None
-) -> repo.Row:
+def create(conn: psycopg.Connection, entity: Entity, body: BaseModel, *, actor: Any) -> repo.Row:
+    """Create a row the actor may write (403 otherwise). An active partnership is made by
+    service.partnerships.create, which checks and audits it."""
     values = _prepare(conn, entity, body.model_dump(), None)
+    _authorise(conn, actor, entity, values, "create")
+    if entity.entity_type == "partnership" and values["status"] == "active":
+        made = partnerships.create(
+            conn,
+            actor,
+            (values["a_type"], values["a_id"]),
+            (values["b_type"], values["b_id"]),
+            values["source"],
+            kind=values["kind"],
+            since=values["since"],
+            progress=values["progress"],
+            contacts={
+                (values["a_type"], values["a_id"]): values.get("a_contact"),
+                (values["b_type"], values["b_id"]): values.get("b_contact"),
+            },
+        )
+        return get(conn, entity, made["id"])
     try:
         row_id = repo.insert_row(conn, entity.spec, values)
     except psycopg.errors.UniqueViolation as exc:
@@ -201,7 +260,7 @@ def create(
     row = get(conn, entity, row_id)
     audit.record(
         conn,
-        actor_id=actor,
+        actor_id=getattr(actor, "id", None),
         action="create",
         entity_type=entity.entity_type,
         entity_id=row_id,
@@ -211,15 +270,31 @@ def create(
 
 
 def update(
-    conn: psycopg.Connection, entity: Entity, row_id: int, body: BaseModel, *, actor: int | None
+    conn: psycopg.Connection, entity: Entity, row_id: int, body: BaseModel, *, actor: Any
 ) -> repo.Row:
+    """Update a row the actor may write, into a row it may still write (no moving a row out of
+    one's region or ownership)."""
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput(
             "请求体中没有要修改的字段", errors=[problem("body", "至少提供一个要修改的字段")]
         )
     before = get(conn, entity, row_id, lock=True)
+    _authorise(conn, actor, entity, before, "update", row_id)
     values = _prepare(conn, entity, changes, before)
+    _authorise(conn, actor, entity, {**before, **values}, "update", row_id)
+    if (
+        entity.entity_type == "partnership"
+        and values.get("status") == "active"
+        and before["status"] != "active"
+    ):  # reactivating is creating again: the same rules
+        partnerships.check(
+            conn,
+            actor,
+            partnerships.pair_of(
+                (before["a_type"], before["a_id"]), (before["b_type"], before["b_id"])
+            ),
+        )
     try:
         repo.update_row(conn, entity.spec, row_id, values)
     except psycopg.errors.UniqueViolation as exc:
@@ -227,7 +302,7 @@ def update(
     after = get(conn, entity, row_id)
     audit.record(
         conn,
-        actor_id=actor,
+        actor_id=getattr(actor, "id", None),
         action="update",
         entity_type=entity.entity_type,
         entity_id=row_id,
@@ -238,9 +313,10 @@ def update(
 
 
 def delete(
-    conn: psycopg.Connection, entity: Entity, row_id: int, *, force: bool, actor: int | None
+    conn: psycopg.Connection, entity: Entity, row_id: int, *, force: bool, actor: Any
 ) -> repo.Row:
     before = get(conn, entity, row_id, lock=True)
+    _authorise(conn, actor, entity, before, "delete", row_id)
     parties: list[tuple[str, list[int]]] = []
     if entity.entity_type in PARTY_TYPES:
         parties.append((entity.entity_type, [row_id]))
@@ -276,7 +352,7 @@ def delete(
         raise Conflict(f"{entity.label} {row_id} 仍被其他记录引用，不能删除") from None
     audit.record(
         conn,
-        actor_id=actor,
+        actor_id=getattr(actor, "id", None),
         action="delete",
         entity_type=entity.entity_type,
         entity_id=row_id,

@@ -385,7 +385,19 @@ PARTNERSHIPS = TableSpec(
         "kind": eq("kind"),
     },
     sort_keys=sorts(*STAMPS, "since", "kind", "status"),
-    writable=("a_type", "a_id", "b_type", "b_id", "kind", "status", "since", "source", "progress"),
+    writable=(
+        "a_type",
+        "a_id",
+        "b_type",
+        "b_id",
+        "kind",
+        "status",
+        "since",
+        "source",
+        "progress",
+        "a_contact",
+        "b_contact",
+    ),
     # reviews.partnership_id has no ON DELETE: an approved pairing's record must stay.
     dependents=(Dependent("reviews", "partnership_id", "条审核记录", blocking=True),),
     unique_messages={

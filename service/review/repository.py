@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from service.partnerships.repository import PENDING_SQL
 from service.review.pairs import Pair, Party
 
 Row = dict[str, Any]
@@ -84,17 +85,6 @@ def active_partnership(conn: psycopg.Connection, pair: Pair) -> int | None:
     return None if row is None else int(row["id"])
 
 
-def pending_with_pair(conn: psycopg.Connection, pair: Pair, other_than: int) -> int | None:
-    row = _one(
-        conn,
-        """SELECT recommendation_id FROM review_pending_pairs
-           WHERE a_type = %s AND a_id = %s AND b_type = %s AND b_id = %s
-             AND recommendation_id <> %s LIMIT 1""",
-        (pair.a.type, pair.a.id, pair.b.type, pair.b.id, other_than),
-    )
-    return None if row is None else int(row["recommendation_id"])
-
-
 def mark_submitted(conn: psycopg.Connection, rec_id: int, user_id: int, pair: Pair) -> Row:
     row = _one(
         conn,
@@ -102,18 +92,6 @@ def mark_submitted(conn: psycopg.Connection, rec_id: int, user_id: int, pair: Pa
                pair_a_type = %s, pair_a_id = %s, pair_b_type = %s, pair_b_id = %s
            WHERE id = %s RETURNING submitted_at, submitted_by""",
         (user_id, pair.a.type, pair.a.id, pair.b.type, pair.b.id, rec_id),
-    )
-    assert row is not None
-    return row
-
-
-def insert_partnership(conn: psycopg.Connection, pair: Pair, kind: str, source: str) -> Row:
-    row = _one(
-        conn,
-        """INSERT INTO partnerships (a_type, a_id, b_type, b_id, kind, source)
-           VALUES (%s, %s, %s, %s, %s, %s)
-           RETURNING id, a_type, a_id, b_type, b_id, kind, status, since, source""",
-        (pair.a.type, pair.a.id, pair.b.type, pair.b.id, kind, source),
     )
     assert row is not None
     return row
@@ -156,10 +134,8 @@ def region_path(conn: psycopg.Connection, code: str) -> str | None:
     return None if row is None else str(row["path"])
 
 
-# The rule of the view review_pending_pairs, inlined so the planner scans recommendations once.
-_PENDING = """r.submitted_at IS NOT NULL AND NOT EXISTS (
-    SELECT 1 FROM reviews v WHERE v.recommendation_id = r.id
-      AND (v.decision IN ('approve', 'reject') OR v.created_at >= r.submitted_at))"""
+# The pending-pair rule lives in service.partnerships.repository (one home).
+_PENDING = PENDING_SQL
 
 
 def _queue_where(f: dict[str, Any]) -> tuple[sql.Composable, dict[str, Any]]:

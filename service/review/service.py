@@ -20,6 +20,8 @@ from service import audit
 from service.auth.deps import in_scope, region_scope
 from service.auth.schemas import User
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, from_db_error
+from service.partnerships import repository as partnership_repo
+from service.partnerships import service as partnerships
 from service.review import repository as repo
 from service.review.pairs import Pair, Party, canonical
 
@@ -137,7 +139,7 @@ def _submit_one(conn: psycopg.Connection, user: User, rec_id: int, pair: Pair) -
     existing = repo.active_partnership(conn, pair)
     if existing is not None:
         raise Conflict(f"双方已有结对关系（结对 {existing}）(already_partnered)")
-    other = repo.pending_with_pair(conn, pair, rec_id)
+    other = partnership_repo.pending_with_pair(conn, pair, rec_id)
     if other is not None:
         raise Conflict(f"同一配对已在审核中（推荐 {other}）(pair_pending)")
     done = repo.mark_submitted(conn, rec_id, user.id, pair)
@@ -194,12 +196,11 @@ def _apply(
     partnership = None
     if decision == "approve":
         pair = pair_of(conn, rec)
-        existing = repo.active_partnership(conn, pair)
-        if existing is not None:
-            raise Conflict(f"双方已有结对关系（结对 {existing}），请驳回 (already_partnered)")
-        # The unique index partnerships_one_active_pair is the last line: a concurrent insert
-        # from elsewhere fails this transaction with 409 rather than creating a second one.
-        partnership = repo.insert_partnership(conn, pair, pair.kind, f"review:{rec_id}")
+        # Every rule (scope, duplicates, group, capacity, quotas) is checked under row locks by
+        # the one way to create a partnership; its audit entry is written there too.
+        partnership = partnerships.create(
+            conn, user, pair.a, pair.b, f"review:{rec_id}", kind=pair.kind, recommendation_id=rec_id
+        )
     review = repo.insert_review(
         conn, rec_id, decision, user.id, reason.strip(), partnership["id"] if partnership else None
     )
@@ -218,15 +219,6 @@ def _apply(
             "partnership_id": review["partnership_id"],
         },
     )
-    if partnership is not None:
-        audit.record(
-            conn,
-            actor_id=user.id,
-            action="partnership.create",
-            entity_type="partnership",
-            entity_id=partnership["id"],
-            after=partnership,
-        )
     return {**review, "review_id": review["id"], "state": state}
 
 

@@ -117,8 +117,7 @@ def _catalogue(request: Request, conn: TxConn, kind: str, q: str, page_no: str |
     except (ValidationError, DomainError) as exc:
         error = "搜索条件有误" if isinstance(exc, ValidationError) else exc.detail
         result = {"items": [], "total": 0}
-    contacts = user_of(request) is not None
-    items = [catalog.present(r, contacts=contacts) for r in result["items"]]
+    items = catalog.present_rows(conn, user_of(request), entity, result["items"])
     total = result["total"] or 0
     return page(
         request,
@@ -131,7 +130,7 @@ def _catalogue(request: Request, conn: TxConn, kind: str, q: str, page_no: str |
         total=total,
         page_no=number,
         pages=max(1, -(-total // PAGE_SIZE)),
-        contacts=contacts,
+        contacts=user_of(request) is not None,  # the column; each row's cells follow the policy
         error=error,
     )
 

@@ -147,7 +147,7 @@ def test_partnership_rules(api: httpx.Client, s_e: Any) -> None:
         ),
         409,
     )
-    assert f"编号 {first['id']}" in again["detail"]
+    assert f"结对 {first['id']}" in again["detail"] and "already_partnered" in again["detail"]
     # an ended one does not block, and a second ended one is fine too
     ended = h.partnership(api, ("school", s["id"]), ("enterprise", e["id"]), status="ended")
     # re-activating it while the first is active → 409
@@ -202,7 +202,7 @@ def test_concurrent_duplicates_make_one_partnership(
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(attempt, range(10)))
     assert sorted(r.status_code for r in answers) == [201] + [409] * 9
-    assert all("进行中的合作关系" in r.json()["detail"] for r in answers if r.status_code == 409)
+    assert all("已建立合作关系" in r.json()["detail"] for r in answers if r.status_code == 409)
     with httpx.Client(base_url=api_base) as c:
         assert c.get("/v1/partnerships").json()["total"] == 1
 

@@ -213,13 +213,14 @@ def test_approve_creates_exactly_one_partnership(world: World, base_url: str) ->
         "SELECT actor_id, action, entity_type, entity_id, before, after"
         " FROM audit_log WHERE action <> 'auth.login' ORDER BY id",
     )
+    # the partnership is created (and audited) by service.partnerships before the decision row
     assert [(a["action"], a["entity_id"]) for a in audit] == [
-        ("review.approve", item),
         ("partnership.create", p[0]["id"]),
+        ("review.approve", item),
     ]
     assert all(a["actor_id"] == world.users["reviewer_zz"] for a in audit)
-    assert audit[0]["before"] == {"state": "pending"}
-    assert audit[0]["after"]["partnership_id"] == p[0]["id"]
+    assert audit[1]["before"] == {"state": "pending"}
+    assert audit[1]["after"]["partnership_id"] == p[0]["id"]
 
 
 def test_programme_need_pairs_get_their_kind(world: World, base_url: str) -> None:

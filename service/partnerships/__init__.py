@@ -1,0 +1,1 @@
+"""Partnerships: the one guarded way to create one (service.create)."""

@@ -1,0 +1,165 @@
+"""SQL of partnership creation: locks, the neighbourhood the guards read, the pending-pair rule,
+the insert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from service.review.pairs import Pair
+
+Row = dict[str, Any]
+Node = tuple[str, int]
+
+_TABLES = {
+    "bureau": "bureaus",
+    "park": "parks",
+    "school": "schools",
+    "programme": "programmes",
+    "enterprise": "enterprises",
+    "mentor": "mentors",
+    "practice_base": "practice_bases",
+}
+
+# The pending-pair rule, in one place: a submitted item is pending until a decision follows its
+# (latest) submission; approve and reject are final. The view review_pending_pairs (migration
+# 0003) is this predicate; the review queue inlines it (it scans recommendations once).
+PENDING_SQL = """r.submitted_at IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM reviews v WHERE v.recommendation_id = r.id
+      AND (v.decision IN ('approve', 'reject') OR v.created_at >= r.submitted_at))"""
+
+
+def _one(conn: psycopg.Connection, query: Any, params: Any = None) -> Row | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchone()
+
+
+def _all(conn: psycopg.Connection, query: Any, params: Any = None) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def advisory_locks(conn: psycopg.Connection, keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks, sorted (two creators cannot deadlock on them)."""
+    for key in sorted(set(keys)):
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+
+def lock_rows(conn: psycopg.Connection, nodes: Iterable[Node]) -> dict[Node, Row]:
+    """Row-lock each party (sorted); returns the locked rows (a missing party is absent)."""
+    out: dict[Node, Row] = {}
+    for ptype, pid in sorted(set(nodes)):
+        table = _TABLES[ptype]
+        row = _one(conn, f"SELECT * FROM {table} WHERE id = %s FOR UPDATE", (pid,))  # noqa: S608
+        if row is not None:
+            out[(ptype, pid)] = row
+    return out
+
+
+def school_programmes(conn: psycopg.Connection, school_id: int) -> list[int]:
+    rows = _all(conn, "SELECT id FROM programmes WHERE school_id = %s", (school_id,))
+    return [int(r["id"]) for r in rows]
+
+
+def edges_touching(
+    conn: psycopg.Connection, nodes: Iterable[Node]
+) -> list[tuple[str, int, str, int]]:
+    ns = sorted(set(nodes))
+    if not ns:
+        return []
+    rows = _all(
+        conn,
+        """WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[]) AS q(t, i))
+           SELECT a_type, a_id, b_type, b_id FROM partnerships
+           WHERE status = 'active'
+             AND ((a_type, a_id) IN (SELECT t, i FROM q)
+                  OR (b_type, b_id) IN (SELECT t, i FROM q))""",
+        ([t for t, _ in ns], [i for _, i in ns]),
+    )
+    return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
+
+
+def school_edges_in_divisions(
+    conn: psycopg.Connection, divisions: list[str]
+) -> list[tuple[str, int, str, int]]:
+    """Active school/programme ↔ enterprise partnerships whose enterprise works in one of the
+    GB/T 4754 divisions (what the quota 'schools per industry' counts). 'enterprise' sorts
+    before 'programme' and 'school', so the enterprise is always party a."""
+    if not divisions:
+        return []
+    rows = _all(
+        conn,
+        """SELECT p.a_type, p.a_id, p.b_type, p.b_id FROM partnerships p
+           JOIN enterprises e ON p.a_type = 'enterprise' AND e.id = p.a_id
+           WHERE p.status = 'active' AND p.b_type IN ('school', 'programme')
+             AND EXISTS (SELECT 1 FROM unnest(e.industry_codes) c
+                         WHERE left(regexp_replace(c, '[^0-9]', '', 'g'), 2) = ANY(%s))""",
+        (divisions,),
+    )
+    return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
+
+
+def programme_schools(conn: psycopg.Connection, programme_ids: list[int]) -> dict[int, int]:
+    rows = _all(conn, "SELECT id, school_id FROM programmes WHERE id = ANY(%s)", (programme_ids,))
+    return {int(r["id"]): int(r["school_id"]) for r in rows}
+
+
+def enterprises(conn: psycopg.Connection, ids: list[int]) -> list[Row]:
+    """What the group, duplicate-record and quota guards read of each enterprise."""
+    return _all(
+        conn,
+        """SELECT e.id, e.name, e.credit_code, e.group_name, e.industry_codes,
+                  coalesce(c.code, r.code) AS city_code
+           FROM enterprises e JOIN regions r ON r.id = e.region_id
+           LEFT JOIN regions c ON c.code = split_part(r.path, '.', 2)
+           WHERE e.id = ANY(%s)""",
+        (ids,),
+    )
+
+
+def pending_with_pair(conn: psycopg.Connection, pair: Pair, other_than: int | None) -> int | None:
+    """A pending review item for this pair (other than `other_than`), if any."""
+    row = _one(
+        conn,
+        f"""SELECT r.id FROM recommendations r
+            WHERE r.pair_a_type = %s AND r.pair_a_id = %s AND r.pair_b_type = %s
+              AND r.pair_b_id = %s AND r.id IS DISTINCT FROM %s AND {PENDING_SQL}
+            LIMIT 1""",  # noqa: S608
+        (pair.a.type, pair.a.id, pair.b.type, pair.b.id, other_than),
+    )
+    return None if row is None else int(row["id"])
+
+
+def active_partnership(conn: psycopg.Connection, pair: Pair) -> int | None:
+    row = _one(
+        conn,
+        """SELECT id FROM partnerships WHERE status = 'active'
+           AND a_type = %s AND a_id = %s AND b_type = %s AND b_id = %s""",
+        (pair.a.type, pair.a.id, pair.b.type, pair.b.id),
+    )
+    return None if row is None else int(row["id"])
+
+
+def insert(conn: psycopg.Connection, pair: Pair, values: dict[str, Any]) -> Row:
+    row = _one(
+        conn,
+        """INSERT INTO partnerships (a_type, a_id, b_type, b_id, kind, status, since, source,
+                                     progress, a_contact, b_contact)
+           VALUES (%(a_type)s, %(a_id)s, %(b_type)s, %(b_id)s, %(kind)s, 'active',
+                   coalesce(%(since)s, current_date), %(source)s, %(progress)s,
+                   %(a_contact)s, %(b_contact)s)
+           RETURNING id, a_type, a_id, b_type, b_id, kind, status, since, source, progress,
+                     a_contact, b_contact""",
+        {
+            "a_type": pair.a.type,
+            "a_id": pair.a.id,
+            "b_type": pair.b.type,
+            "b_id": pair.b.id,
+            **values,
+        },
+    )
+    assert row is not None
+    return row
