@@ -117,6 +117,9 @@ class SystemActor:
     account. HTTP handlers never pass it; they pass the request's user (None = anonymous)."""
 
     id: None = None
+    # Loading a record of partnerships that already exist (the generated sample world): the
+    # capacity and quota limits, which govern new pairings, are not applied to it.
+    historical: bool = False
     username: str = "system"
     role: str = ADMIN
     region_path: None = None
@@ -125,6 +128,7 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+HISTORY = SystemActor(historical=True)
 
 
 def role_of(actor: Any) -> str:

@@ -209,3 +209,30 @@ def row_scopes(conn: psycopg.Connection, rows: list[tuple[str, int]]) -> dict[tu
 def region_paths(conn: psycopg.Connection, region_ids: list[int]) -> dict[int, str]:
     rows = _all(conn, "SELECT id, path FROM regions WHERE id = ANY(%s)", (region_ids,))
     return {int(r["id"]): str(r["path"]) for r in rows}
+
+
+def staged_with_existing(
+    conn: psycopg.Connection, stage: str, table: str, key: tuple[str, ...], match: str
+) -> list[Row]:
+    """Each staged import record with the row it would update (by natural key), if any. `key`
+    and `match` are the importer's fixed SQL expressions ({t} = table alias prefix)."""
+    from psycopg import sql
+
+    def keys(alias: str) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL(e.format(t=f"{alias}.")) for e in key)
+
+    extra = sql.SQL(f" AND {match.format(t='t.')}" if match else "")
+    return _all(
+        conn,
+        sql.SQL(
+            """SELECT s._row, s._keyval, to_jsonb(s) AS staged, t.id AS existing_id,
+                      to_jsonb(t) AS existing
+               FROM {s} s LEFT JOIN {t} t ON ({kt}) = ({ks}){extra} ORDER BY s._seq"""
+        ).format(
+            s=sql.Identifier(stage),
+            t=sql.Identifier(table),
+            kt=keys("t"),
+            ks=keys("s"),
+            extra=extra,
+        ),
+    )

@@ -64,21 +64,43 @@ def of_values(
     """The target a catalogue row WILL be after a write (`values` are its column values after
     the write: region_id, school_id, enterprise_id, host_* …). Used for creates, and for updates
     so that a row cannot be moved out of the actor's region or ownership."""
+    return of_values_many(conn, kind, [(values, row_id)])[0]
+
+
+def of_values_many(
+    conn: psycopg.Connection, kind: str, rows: list[tuple[Mapping[str, Any], int | None]]
+) -> list[Target]:
+    """`of_values` for many rows of one kind in two look-ups (imports check every row)."""
     if kind == "partnership":
-        return of_partnership(
-            conn, (values["a_type"], values["a_id"]), (values["b_type"], values["b_id"])
+        parties = [(v[f"{s}_type"], v[f"{s}_id"]) for v, _ in rows for s in ("a", "b")]
+        found = of_rows(conn, parties)
+        out = []
+        for v, _ in rows:
+            m = found[(v["a_type"], v["a_id"])].merged(found[(v["b_type"], v["b_id"])])
+            out.append(Target("partnership", m.regions, m.owners))
+        return out
+    region_ids = sorted({int(v["region_id"]) for v, _ in rows if v.get("region_id") is not None})
+    paths = repo.region_paths(conn, region_ids) if region_ids else {}
+    shaped: list[tuple[set[tuple[str, int]], list[tuple[str, int]], str | None]] = []
+    for values, row_id in rows:
+        owners: set[tuple[str, int]] = set()
+        if kind in ("school", "enterprise") and row_id is not None:
+            owners.add((kind, row_id))
+        parents = []
+        for column, owner in _OWNER_COLUMNS.items():
+            if values.get(column) is not None:
+                owners.add((owner, int(values[column])))
+                parents.append((owner, int(values[column])))
+        region = (
+            paths.get(int(values["region_id"])) if values.get("region_id") is not None else None
         )
-    owners: set[tuple[str, int]] = set()
-    if kind in ("school", "enterprise") and row_id is not None:
-        owners.add((kind, row_id))
-    parents: list[tuple[str, int]] = []
-    for column, owner in _OWNER_COLUMNS.items():
-        if values.get(column) is not None:
-            owners.add((owner, int(values[column])))
-            parents.append((owner, int(values[column])))
-    region: str | None = None
-    if values.get("region_id") is not None:
-        region = repo.region_paths(conn, [int(values["region_id"])]).get(int(values["region_id"]))
-    elif (kind in _REGION_FROM or kind == "mentor") and parents:
-        region = of_rows(conn, parents[:1])[parents[0]].regions[0]
-    return Target(kind, (region,), frozenset(owners))
+        shaped.append((owners, parents, region))
+    # a programme, need or mentor lies in the region of the row it hangs from
+    inherit = kind in _REGION_FROM or kind == "mentor"
+    parent_targets = of_rows(conn, [p[0] for _, p, _ in shaped if p]) if inherit else {}
+    out = []
+    for owners, parents, region in shaped:
+        if inherit and region is None and parents:
+            region = parent_targets[parents[0]].regions[0]
+        out.append(Target(kind, (region,), frozenset(owners)))
+    return out

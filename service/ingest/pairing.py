@@ -8,8 +8,10 @@ Decisions:
   also as 〈region〉教育局 when that region has one bureau; schools also by code; enterprises also
   by credit code). An unknown name is a row error.
 * the partnership's ``progress`` keeps the row's free text in labelled sections (【需求】,
-  【政策和举措】, 【推进情况】, 【完成时限】 and both contacts), so nothing in the table is lost;
-  this is where a park's need lives, since parks have no needs table.
+  【政策和举措】, 【推进情况】, 【完成时限】), so nothing in the table is lost; this is where a
+  park's need lives, since parks have no needs table. The two contact cells go to the contact
+  fields of the partnership (a_contact / b_contact, by party), which the access policy shows only
+  to admins, the parties and the region's bureau — never into the free text.
 * when the counterpart is an enterprise, the 需求 cell also becomes a need of that enterprise
   (title = its first clause, kind guessed from keywords of the title, then the
   text, deadline = 完成时限 when it is a date).
@@ -61,9 +63,8 @@ SECTIONS = (
     ("policies", "政策和举措"),
     ("progress", "推进情况"),
     ("deadline", "完成时限"),
-    ("counterpart_contact", "园区(企业)联系人"),
-    ("unit_contact", "包保负责人"),
 )
+CONTACTS = ("counterpart_contact", "unit_contact")
 _NAMES = re.compile(r"[；;、\n\r]+")
 _CLAUSE = re.compile(r"[。；;！!？?\n]")
 # Checked in this order: specific compounds before the generic 人才/用工 (default talent).
@@ -153,6 +154,7 @@ def build_pairing(r: Row) -> None:
     unit = _unit(r)
     counterparts = _counterparts(r)
     texts = {col: r.get(col, long_text) for col, _ in SECTIONS}
+    contacts = {col: r.get(col, long_text) or None for col in CONTACTS}
     if r.errors or unit is None:
         return
     progress = "\n".join(f"【{label}】{texts[col]}" for col, label in SECTIONS if texts[col])
@@ -165,6 +167,9 @@ def build_pairing(r: Row) -> None:
             return
     for cp, name in zip(counterparts, split_names(r.raw("counterpart")[0]), strict=True):
         rec = {**canonical(unit, cp), "kind": "结对包联", "source": source, "progress": progress}
+        unit_side = "a" if (rec["a_type"], rec["a_id"]) == (unit.type, unit.id) else "b"
+        rec[f"{unit_side}_contact"] = contacts["unit_contact"]
+        rec[f"{'b' if unit_side == 'a' else 'a'}_contact"] = contacts["counterpart_contact"]
         key = f"{rec['a_type']}:{rec['a_id']}|{rec['b_type']}:{rec['b_id']}"
         r.emit("partnerships", rec, key, f"{unit_text} ↔ {name}")
         need = texts["need"]
@@ -200,6 +205,8 @@ PAIRING = Kind(
                 "kind": None,
                 "source": None,
                 "progress": None,
+                "a_contact": None,
+                "b_contact": None,
             },
             ("unit", "counterpart"),
             match=PARTNERSHIP_TARGET.match,

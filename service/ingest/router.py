@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from service.auth.deps import require_roles
+from service.auth.deps import require_user
 from service.deps import Conn
-from service.errors import InvalidInput, PayloadTooLarge
+from service.errors import Forbidden, InvalidInput, PayloadTooLarge
 from service.ingest.schemas import ImportReport
 from service.ingest.service import KINDS, import_file
 
@@ -25,6 +25,18 @@ DEFAULT_MAX_UPLOAD = 200 << 20
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 ImportKind = Enum("ImportKind", {name.replace("-", "_"): name for name in KINDS}, type=str)  # type: ignore[misc]
+
+
+class ImportForbidden(Forbidden):
+    """403: rows outside the importer's scope (nothing written; the report lists them)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        errors = [e.model_dump() for e in report.errors]
+        super().__init__("文件中有超出您权限范围的行，未写入任何数据", errors=errors)
+        self.report = report
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.report.model_dump(mode="json")}
 
 
 class ImportRejected(InvalidInput):
@@ -104,13 +116,14 @@ _MULTIPART = {
     summary="导入学校、专业、企业、需求、导师、实践基地、园区、结对关系或结对包联汇总表",
     responses={
         401: {"description": "未登录"},
-        403: {"description": "角色无权导入"},
+        403: {"description": "角色无权导入，或文件中有超出权限范围的行（未写入，报告列出这些行）"},
         413: {"description": "文件过大"},
         422: {"description": "文件有错误，未写入"},
     },
     openapi_extra=_MULTIPART,
-    # the role check runs before the upload is read
-    dependencies=[Depends(require_roles("province_admin", "bureau"))],
+    # the account check runs before the upload is read; which rows it may write is the access
+    # policy's call, row by row (service.auth.import_access)
+    dependencies=[Depends(require_user)],
 )
 def import_upload(
     kind: ImportKind,
@@ -129,7 +142,10 @@ def import_upload(
         skip_invalid=skip_invalid,
         sheet=sheet,
         actor_id=getattr(user, "id", None),
+        actor=user,
     )
+    if not report.committed and any(e.code == "forbidden" for e in report.errors):
+        raise ImportForbidden(report)
     if not report.committed:
         raise ImportRejected(report)
     return report

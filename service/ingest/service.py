@@ -21,6 +21,8 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from service import audit
+from service.auth import import_access
+from service.auth.policy import SYSTEM
 from service.errors import InvalidInput
 from service.ingest import repository
 from service.ingest.builders import KINDS as CATALOGUE_KINDS
@@ -57,6 +59,7 @@ def import_file(
     sheet: str | None = None,
     actor_id: int | None = None,
     progress: Progress | None = None,
+    actor: Any = SYSTEM,
 ) -> ImportReport:
     """Import one CSV / XLSX / JSON Lines file of `kind` (see `KINDS`) and report on every row.
 
@@ -65,6 +68,9 @@ def import_file(
     never commits: it works in a savepoint of the caller's transaction (opening one if the
     connection is idle), so the caller commits — or, on an autocommit connection, the savepoint
     block commits itself. Bad input never raises; an unknown `kind` raises InvalidInput.
+
+    `actor` is whom the access policy checks every row against (HTTP: the request's user; the
+    CLI: policy.SYSTEM). A row outside its scope is reported with code 'forbidden'.
     """
     spec = KINDS.get(kind)
     if spec is None:
@@ -91,7 +97,7 @@ def import_file(
             if missing:
                 _set_errors(report, missing)
             else:
-                _run(conn, spec, table, hm, report, skip_invalid, actor_id, progress)
+                _run(conn, spec, table, hm, report, skip_invalid, actor_id, progress, actor)
         except FileProblem as problem:
             report.committed = False
             _set_errors(report, [RowError(problem.row, None, None, problem.reason, problem.code)])
@@ -133,6 +139,7 @@ def _run(
     skip_invalid: bool,
     actor_id: int | None,
     progress: Progress | None,
+    actor: Any = SYSTEM,
 ) -> None:
     if not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
         conn.execute("SELECT 1")  # join (open) the caller's transaction; we work in a savepoint
@@ -157,12 +164,20 @@ def _run(
             errors.extend(dup_rows.values())
             if errors and not skip_invalid:
                 raise psycopg.Rollback()  # all-or-nothing: not one row is written
+            # scope of every row, and new partnerships through service.partnerships.create
+            guarded = import_access.check_and_create(conn, actor, spec.targets, stages)
+            report.rejected += len({e.row for e in guarded.errors})
+            errors.extend(guarded.errors)
+            if errors and not skip_invalid:
+                raise psycopg.Rollback()
             for target in spec.targets:
                 stage = stages[target.table]
                 repository.drop_rows(conn, stage, sorted(dup_rows))
                 if not target.dup_is_error:
                     repository.drop_later_duplicates(conn, stage)
                 report.tables[target.table] = _upsert(conn, target, stage, progress)
+            for name, created in guarded.created.items():
+                report.tables[name].inserted += created
             for counts in report.tables.values():
                 report.inserted += counts.inserted
                 report.updated += counts.updated

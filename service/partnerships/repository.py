@@ -163,3 +163,32 @@ def insert(conn: psycopg.Connection, pair: Pair, values: dict[str, Any]) -> Row:
     )
     assert row is not None
     return row
+
+
+# ---- imports: the staged partnerships of an import (service.ingest's staging table) ---------
+
+
+def staged(conn: psycopg.Connection, stage: str, columns: tuple[str, ...]) -> list[Row]:
+    """Staged partnership records with whether their pair is active already."""
+    from psycopg import sql
+
+    cols = sql.SQL(", ").join(sql.SQL("s.") + sql.Identifier(c) for c in columns)
+    return _all(
+        conn,
+        sql.SQL(
+            """SELECT s._seq, s._row, s._keyval, {cols},
+                      EXISTS (SELECT 1 FROM partnerships p WHERE p.status = 'active'
+                              AND (p.a_type, p.a_id, p.b_type, p.b_id)
+                                  = (s.a_type, s.a_id, s.b_type, s.b_id)) AS active
+               FROM {stage} s ORDER BY s._seq"""
+        ).format(cols=cols, stage=sql.Identifier(stage)),
+    )
+
+
+def drop_staged(conn: psycopg.Connection, stage: str, seqs: list[int]) -> None:
+    from psycopg import sql
+
+    if seqs:
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE _seq = ANY(%s)").format(sql.Identifier(stage)), (seqs,)
+        )

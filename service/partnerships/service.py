@@ -138,6 +138,8 @@ def check(
     pending = repo.pending_with_pair(conn, pair, recommendation_id)
     if pending is not None:
         raise _refuse(G.PENDING_REVIEW, f"（推荐 {pending}）")
+    if isinstance(actor, policy.SystemActor) and actor.historical:
+        return locked  # an existing world being loaded: limits govern new pairings only
     for end in (subject, candidate):
         if end[0] in CAPACITY:
             column, partner_type = CAPACITY[end[0]]

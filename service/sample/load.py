@@ -28,6 +28,7 @@ def load_dir(
     conn: psycopg.Connection[Any], directory: Path, progress: LoadProgress | None = None
 ) -> dict[str, Any]:
     """Import every sample file of `directory`; commits after each file. Returns the reports."""
+    from service.auth.policy import HISTORY
     from service.ingest.service import import_file
 
     reports: dict[str, Any] = {}
@@ -50,7 +51,7 @@ def load_dir(
                 progress(f"{_k} ({phase})", done, total)
 
         with path.open("rb") as f:
-            report = import_file(conn, f, spec.filename, spec.kind, progress=step)
+            report = import_file(conn, f, spec.filename, spec.kind, progress=step, actor=HISTORY)
         if not _ok(report):
             conn.rollback()
             raise SampleLoadError(f"导入样例文件 {spec.filename} 失败：{_errors(report)}")

@@ -81,10 +81,13 @@ def test_seed_header_is_recognised_and_rows_import(conn: psycopg.Connection, fil
     assert need["enterprise_id"] == ent and need["kind"] == "technology"
     assert need["title"] == "焊接机器人工艺攻关" and str(need["deadline"]) == "2026-06-30"
     park_pair = conn.execute(
-        "SELECT progress FROM partnerships WHERE a_type = 'bureau' AND b_type = 'park'"
+        "SELECT progress, a_contact, b_contact FROM partnerships"
+        " WHERE a_type = 'bureau' AND b_type = 'park'"
     ).fetchone()
     assert "【需求】急需智能制造技能人才" in park_pair["progress"]
-    assert "【园区(企业)联系人】王主任 13800000000" in park_pair["progress"]
+    # contacts are fields (issue 10), never inside the free text: b is the park (counterpart)
+    assert park_pair["b_contact"] == "王主任 13800000000"
+    assert "13800000000" not in park_pair["progress"] and "联系人" not in park_pair["progress"]
     mid = versions(conn)
     assert mid["partnership"] > before.get("partnership", 0)
     again = import_file(conn, path, "pairing.txt", "pairing-table")
