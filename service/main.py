@@ -22,6 +22,7 @@ ROUTERS = [
     "service.review.router",
     "service.auth.router",
     "service.web.router",
+    "service.plans.router",
 ]
 
 
