@@ -111,7 +111,7 @@ def _wait(
                     return
                 continue
             in_a_row = 0
-            if r.status_code == 200 and r.json().get("engine") == "failed":
+            if r.json().get("engine") == "failed":
                 raise RuntimeError("the recommendation engine failed to load")
         except httpx.HTTPError:
             pass

@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
+    # Failure answers (issue 14): a request waits at most pool_timeout_s for a connection, then
+    # 503 (twice that when it also carries credentials), so a stopped database is answered in
+    # seconds; a dead pooled connection is replaced, retried every second or so for
+    # pool_reconnect_timeout_s, then again on the next request, so service resumes promptly.
+    pool_timeout_s: float = Field(default=2.0, gt=0)
+    connect_timeout_s: int = Field(default=3, ge=1)
+    pool_reconnect_timeout_s: float = Field(default=10.0, gt=0)
+    # A client that vanishes mid-transaction cannot hold locks for longer than this.
+    idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+    # Anonymous /v1/search and /network per client address (token bucket: per minute, burst).
+    anon_search_per_minute: int = Field(default=120, ge=1)
+    anon_search_burst: int = Field(default=30, ge=1)
 
     # Policy quotas (seed 004): each leading industry 5–10 schools, each school 2–3 industries.
     quota_industries_per_school: int = Field(default=3, ge=1)
@@ -37,6 +49,13 @@ class Settings(BaseSettings):
     engine_wait_s: float = Field(default=120.0, ge=0)
     exposure_cap: int = Field(default=3, ge=1)  # an enterprise at most N times per bureau batch
     import_max_bytes: int = Field(default=200 << 20, ge=1)  # upload limit of POST /v1/imports
+    # Reader budgets for every import (API, CLI, web), checked before data expands in memory:
+    # uncompressed bytes (an XLSX's zip members together), rows, columns, characters per cell.
+    import_max_expanded_bytes: int = Field(default=200 << 20, ge=1)
+    import_max_rows: int = Field(default=1_000_000, ge=1)
+    import_max_columns: int = Field(default=200, ge=1)
+    import_max_cell_chars: int = Field(default=128 << 10, ge=1)
+
     # BLAS / FAISS threads per server process: a request is one thread's work, and extra
     # threads only spin-wait and compete with the other workers (run one worker per core).
     compute_threads: int = Field(default=1, ge=1)

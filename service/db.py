@@ -31,19 +31,33 @@ def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
 
 
 def make_pool(url: str, settings: Settings | None = None) -> ConnectionPool:
+    """The request pool: bounded waits everywhere, so an outage is a prompt 503, not a hang.
+
+    - a request waits at most pool_timeout_s for a connection (PoolTimeout → 503);
+    - a new connection gives up after connect_timeout_s;
+    - every connection is checked as it is handed out, so connections a database restart
+      killed are replaced instead of failing one request each;
+    - a lost connection is re-made with backoff for pool_reconnect_timeout_s, after which the
+      next request that needs one starts a fresh attempt (recovery within seconds of the
+      database returning, however long it was gone)."""
     settings = settings or get_settings()
-    timeout = settings.statement_timeout_ms
+    timeout = int(settings.statement_timeout_ms)
+    idle = int(settings.idle_in_transaction_timeout_ms)
 
     def configure(conn: psycopg.Connection) -> None:
-        conn.execute(f"SET statement_timeout = {int(timeout)}")
+        conn.execute(f"SET statement_timeout = {timeout}")
+        conn.execute(f"SET idle_in_transaction_session_timeout = {idle}")
         conn.commit()
 
     return ConnectionPool(
         url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        kwargs={"row_factory": dict_row},
+        kwargs={"row_factory": dict_row, "connect_timeout": settings.connect_timeout_s},
         configure=configure,
+        check=ConnectionPool.check_connection,
+        timeout=settings.pool_timeout_s,
+        reconnect_timeout=settings.pool_reconnect_timeout_s,
         open=True,
     )
 

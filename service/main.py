@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from service.config import Settings, get_settings
 from service.db import database_url, make_pool
-from service.errors import install_handlers
+from service.errors import ERROR_RESPONSES, install_handlers
 from service.reference import setup_database
 from service.tcp import nodelay_for_every_tcp_socket
 
@@ -47,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
         pool = make_pool(url, settings)
-        with pool.connection() as conn:
+        with pool.connection(timeout=60) as conn:  # a busy machine may connect slowly
             setup_database(conn)
         app.state.pool = pool
         app.state.settings = settings
@@ -63,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Matching and recommendation for industry–education integration (产教融合).",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # the real error shape, not FastAPI's HTTPValidationError
     )
     app.state.startup_hooks = []
     install_handlers(app)
@@ -73,15 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_auth(app)
     app.state.startup_hooks.append(load_engine)
 
-    @app.get("/health", tags=["meta"])
-    def health(request: Request) -> Any:
-        try:
-            with request.app.state.pool.connection(timeout=5) as conn:
-                conn.execute("SELECT 1").fetchone()
-        except Exception as exc:  # the database is down: say so, with 503
-            return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-        from service.recommendations.router import engine_status
+    from service.health import router as health_router
 
-        return {"status": "ok", "database": "ok", "engine": engine_status(request.app)}
-
+    app.include_router(health_router)
     return app

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
-from service.auth.deps import RequiredUser
+from service.auth.deps import CurrentUser, RequiredUser
 from service.deps import Conn
 from service.errors import DomainError
+from service.ratelimit import anonymous_limit
+from service.recommendations import access, service
 from service.recommendations import schemas as S
-from service.recommendations import service
 from service.recommendations.engine import Engine
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
+
 log = logging.getLogger(__name__)
 
 
@@ -24,12 +28,26 @@ class EngineUnavailable(DomainError):
     code = "engine_unavailable"
 
 
-def engine_of(request: Request) -> Engine:
-    """The loaded engine; waits a bounded time while it is still loading, then 503."""
+async def wait_for_engine(request: Request) -> None:
+    """Dependency: wait (bounded by engine_wait_s) while the engine loads, BEFORE the request
+    takes a pooled connection or a worker thread, so callers arriving during a long index load
+    cannot starve the pool (sleeps on the event loop; the handler's engine_of then 503s)."""
     state = request.app.state
     ready: threading.Event | None = getattr(state, "engine_ready", None)
-    if ready is not None:
-        ready.wait(timeout=state.settings.engine_wait_s)
+    if ready is None or ready.is_set():
+        return
+    deadline = time.monotonic() + state.settings.engine_wait_s
+    while not ready.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+# Listed first among a route's dependencies (FastAPI solves them in order): before Conn.
+EngineLoaded = Depends(wait_for_engine)
+
+
+def engine_of(request: Request) -> Engine:
+    """The loaded engine, or 503 at once (the waiting is wait_for_engine's, before Conn)."""
+    state = request.app.state
     engine = getattr(state, "engine", None)
     if engine is None:
         error = getattr(state, "engine_error", None)
@@ -37,6 +55,32 @@ def engine_of(request: Request) -> Engine:
             "推荐引擎尚未就绪" + (f"：{error}" if error else "（正在加载索引）")
         )
     return engine
+
+
+def refresh_later(request: Request, engine: Engine) -> Engine:
+    """For anonymous reads: pin the latest published state and bring the engine up to date in a
+    background thread (one at a time), so an anonymous request never rebuilds the partnership
+    graph or an index synchronously. The next request sees the refreshed state."""
+    state = request.app.state
+    lock = _REFRESH_LOCK
+    if lock.acquire(blocking=False):
+        pool = state.pool
+
+        def work() -> None:
+            try:
+                with pool.connection(timeout=30) as conn:
+                    engine.refresh(conn)
+            except Exception:  # the published state keeps serving; a later request retries
+                log.warning("background engine refresh failed", exc_info=True)
+            finally:
+                lock.release()
+
+        threading.Thread(target=work, name="xiaoqi-anon-refresh", daemon=True).start()
+    engine.pin()
+    return engine
+
+
+_REFRESH_LOCK = threading.Lock()
 
 
 def limit_compute_threads(n: int) -> None:
@@ -60,7 +104,7 @@ def load_engine(app: FastAPI) -> None:
 
     def work() -> None:
         try:
-            with app.state.pool.connection() as conn:
+            with app.state.pool.connection(timeout=120) as conn:
                 app.state.engine = Engine.load(
                     conn,
                     encoder_name=settings.encoder,
@@ -89,7 +133,11 @@ def _json(result: S.RecommendationResponse) -> Response:
     return Response(result.model_dump_json(), media_type="application/json")
 
 
-@router.post("/recommendations/partner-enterprises", response_model=S.RecommendationResponse)
+@router.post(
+    "/recommendations/partner-enterprises",
+    response_model=S.RecommendationResponse,
+    dependencies=[EngineLoaded],
+)
 def partner_enterprises(
     body: S.PartnerEnterprisesRequest, request: Request, conn: Conn, user: RequiredUser
 ) -> Response:
@@ -102,7 +150,11 @@ def partner_enterprises(
     return _json(service.partner_enterprises(conn, engine_of(request), settings, body, user))
 
 
-@router.post("/recommendations/programmes", response_model=S.RecommendationResponse)
+@router.post(
+    "/recommendations/programmes",
+    response_model=S.RecommendationResponse,
+    dependencies=[EngineLoaded],
+)
 def programmes(
     body: S.ProgrammesRequest, request: Request, conn: Conn, user: RequiredUser
 ) -> Response:
@@ -111,14 +163,20 @@ def programmes(
     return _json(service.programmes(conn, engine_of(request), settings, body, user))
 
 
-@router.post("/recommendations/mentors", response_model=S.RecommendationResponse)
+@router.post(
+    "/recommendations/mentors", response_model=S.RecommendationResponse, dependencies=[EngineLoaded]
+)
 def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser) -> Response:
     """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
     settings = request.app.state.settings
     return _json(service.mentors(conn, engine_of(request), settings, body, user))
 
 
-@router.post("/recommendations/practice-bases", response_model=S.RecommendationResponse)
+@router.post(
+    "/recommendations/practice-bases",
+    response_model=S.RecommendationResponse,
+    dependencies=[EngineLoaded],
+)
 def practice_bases(
     body: S.PracticeBasesRequest, request: Request, conn: Conn, user: RequiredUser
 ) -> Response:
@@ -131,17 +189,26 @@ def practice_bases(
 def get_run(
     run_id: Annotated[int, Path(ge=1, le=2_147_483_647)], conn: Conn, user: RequiredUser
 ) -> dict[str, Any]:
-    """A stored run: request, results, features and the versions that produced it."""
+    """A stored run: request, results, features and the versions that produced it. For its
+    requester, admins, and the reviewers and bureaus of its region (403 otherwise)."""
+    access.require_run(conn, user, run_id)
     return service.get_run(conn, run_id)
 
 
 SearchType = Literal["all", "enterprise", "programme", "mentor", "practice_base"]
 
 
-@router.get("/search", response_model=list[S.SearchHit], tags=["search"])
+@router.get(
+    "/search",
+    response_model=list[S.SearchHit],
+    tags=["search"],
+    # the rate limit first: a client over budget is refused before it waits or takes anything
+    dependencies=[anonymous_limit("search"), EngineLoaded],
+)
 def search(
     request: Request,
     conn: Conn,
+    user: CurrentUser,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     type: SearchType = "all",
     k: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -150,10 +217,13 @@ def search(
     types: list[str] = (
         ["enterprise", "programme", "mentor", "practice_base"] if type == "all" else [type]
     )
-    return service.search(conn, engine_of(request), q, types, k)
+    engine = engine_of(request)
+    if user is None:
+        return service.search(conn, refresh_later(request, engine), q, types, k, refresh=False)
+    return service.search(conn, engine, q, types, k)
 
 
-@router.get("/duplicates", tags=["recommendations"])
+@router.get("/duplicates", tags=["recommendations"], dependencies=[EngineLoaded])
 def duplicates(
     request: Request,
     conn: Conn,

@@ -14,7 +14,8 @@ from models.explain import display_terms
 from models.profiles import need_text, park_query_text, programme_text, school_query_text
 from models.text import tokenize
 from service.config import Settings
-from service.errors import Forbidden, InvalidInput, NotFound
+from service.errors import NotFound
+from service.recommendations import access
 from service.recommendations import repository as repo
 from service.recommendations import schemas as S
 from service.recommendations.engine import Engine
@@ -24,22 +25,8 @@ Actor = Any  # service.auth's User (id, role, region_path); None for internal ca
 
 
 # --------------------------------------------------------------------------- scope
-def resolve_scope(
-    conn: psycopg.Connection, actor: Actor, region_code: str | None
-) -> dict[str, Any] | None:
-    """The region the request is limited to. A bureau or reviewer cannot look outside its own."""
-    region = None
-    if region_code:
-        region = repo.region_by_code(conn, region_code)
-        if region is None:
-            raise InvalidInput(f"未知的行政区划代码：{region_code}")
-    own_path = getattr(actor, "region_path", None) if actor is not None else None
-    if getattr(actor, "role", None) in ("bureau", "reviewer") and own_path:
-        if region is None:
-            region = repo.region_by_id(conn, actor.region_id)
-        elif not str(region["path"]).startswith(own_path):
-            raise Forbidden("只能在本辖区范围内请求推荐")
-    return region
+# Who may ask about which subject, the region a request is limited to, and the last re-check of
+# every item: service.recommendations.access (decisions by service.auth.policy).
 
 
 def _scope_mask(engine: Engine, entity: str, region: dict[str, Any] | None) -> np.ndarray | None:
@@ -294,6 +281,7 @@ def _store_and_render(
     store: bool = True,
     notices: dict[int, str] | None = None,
 ) -> S.RecommendationResponse:
+    per_subject = access.keep_in_scope(per_subject, region, entity, kind)
     versions = engine.versions()
     run_id = None
     stored_ids: list[list[int | None]] = [[None] * len(items) for _, items, _ in per_subject]
@@ -364,7 +352,7 @@ def partner_enterprises(
     actor: Actor,
 ) -> S.RecommendationResponse:
     timer = Timer()
-    region = resolve_scope(conn, actor, req.region)
+    region = access.resolve_scope(conn, actor, req)
     engine.refresh(conn)
     timer.lap("refresh")
     snap = engine.candidates["enterprise"].snapshot
@@ -451,7 +439,7 @@ def programmes(
     actor: Actor,
 ) -> S.RecommendationResponse:
     timer = Timer()
-    region = resolve_scope(conn, actor, req.region)
+    region = access.resolve_scope(conn, actor, req)
     engine.refresh(conn)
     timer.lap("refresh")
     subject = _need_subject(conn, req.need_id) if req.need_id else _text_subject(req.text or "")
@@ -519,7 +507,7 @@ def mentors(
     actor: Actor,
 ) -> S.RecommendationResponse:
     timer = Timer()
-    region = resolve_scope(conn, actor, req.region)
+    region = access.resolve_scope(conn, actor, req)
     engine.refresh(conn)
     timer.lap("refresh")
     if req.programme_id:
@@ -547,7 +535,7 @@ def practice_bases(
     actor: Actor,
 ) -> S.RecommendationResponse:
     timer = Timer()
-    region = resolve_scope(conn, actor, req.region)
+    region = access.resolve_scope(conn, actor, req)
     engine.refresh(conn)
     timer.lap("refresh")
     subject = load_subject(conn, S.SubjectRef(type="programme", id=req.programme_id))
@@ -579,9 +567,18 @@ def practice_bases(
 
 
 def search(
-    conn: psycopg.Connection, engine: Engine, q: str, types: list[str], k: int
+    conn: psycopg.Connection,
+    engine: Engine,
+    q: str,
+    types: list[str],
+    k: int,
+    *,
+    refresh: bool = True,
 ) -> list[S.SearchHit]:
-    engine.refresh(conn)
+    """refresh=False: the caller pinned the engine's state itself (anonymous search reads the
+    latest published state and never rebuilds on the request; see router.refresh_later)."""
+    if refresh:
+        engine.refresh(conn)
     qvec = engine.query_vector(q)
     qtokens = engine.query_tokens(q)
     hits: list[S.SearchHit] = []

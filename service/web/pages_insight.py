@@ -11,6 +11,8 @@ from service.auth.deps import TxConn, region_scope
 from service.errors import DomainError
 from service.ingest.router import max_upload_bytes
 from service.ingest.service import KINDS, import_file
+from service.ratelimit import anonymous_limit
+from service.recommendations.router import EngineLoaded, engine_of, refresh_later
 from service.web import coverage as cov
 from service.web import netview
 from service.web import repository as repo
@@ -21,18 +23,21 @@ NETWORK_TYPES = {t: PARTY_LABELS[t] for t in repo.PARTY_TYPES}
 
 
 def _engine(request: Request, conn: Any) -> Any:
-    """The loaded engine with its partnership graph up to date, or None if it is unavailable."""
-    from service.recommendations.router import engine_of
-
+    """The loaded engine with its partnership graph up to date, or None if it is unavailable.
+    Anonymous readers get the latest published graph; it is refreshed in the background, never
+    rebuilt on their request."""
     try:
         engine = engine_of(request)
     except DomainError:
         return None
+    if user_of(request) is None:
+        return refresh_later(request, engine)
     engine.refresh(conn)  # picks up partnerships approved since the last request
     return engine
 
 
-@router.get("/network")
+# rate limit first (refused before anything is taken), then the engine wait, before TxConn
+@router.get("/network", dependencies=[anonymous_limit("network"), EngineLoaded])
 def network(
     request: Request,
     conn: TxConn,
@@ -85,7 +90,7 @@ def network(
     return page(request, "network.html", title="合作网络", **context)
 
 
-@router.get("/coverage")
+@router.get("/coverage", dependencies=[EngineLoaded])
 def coverage(request: Request, conn: TxConn, all: str = "") -> Response:
     user = gate(request)
     if isinstance(user, Response):

@@ -14,6 +14,7 @@ from service.auth.schemas import User
 from service.errors import DomainError
 from service.recommendations import schemas as S
 from service.recommendations import service as recs
+from service.recommendations.router import EngineLoaded
 from service.review import service as review
 from service.web import repository as repo
 from service.web.render import BUREAU_ROLES, REVIEW_ROLES, gate, page, safe_next, scope_label
@@ -95,7 +96,7 @@ def bureau(
     return _bureau_page(request, conn, user, kind=type, q=q, chosen=_int(id), k=10)
 
 
-@router.post("/bureau")
+@router.post("/bureau", dependencies=[EngineLoaded])
 def bureau_recommend(
     request: Request,
     conn: TxConn,
@@ -168,7 +169,7 @@ def _match_need(
     }
 
 
-@router.post("/enterprise")
+@router.post("/enterprise", dependencies=[EngineLoaded])
 def enterprise_match(
     request: Request,
     conn: TxConn,

@@ -1,0 +1,72 @@
+"""GET /health: 200 only when the database answers and the recommendation engine is serving.
+
+Load balancers read the status code: 503 with `"status": "degraded"` and the reasons whenever
+either part is not fully serving (database unreachable or pool exhausted, engine loading or
+failed), so traffic can go elsewhere until it recovers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from service.errors import RETRY_AFTER_S
+
+router = APIRouter(tags=["meta"])
+HEALTH_DB_TIMEOUT_S = 2.0
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    engine: Literal["ready", "loading", "failed"]
+    reasons: list[str] = Field(default_factory=list, description="为何不是 ok（中文）")
+    pool: dict[str, int] = Field(default_factory=dict, description="连接池计数")
+
+
+def check(request: Request) -> Health:
+    from service.recommendations.router import engine_status
+
+    app = request.app
+    reasons: list[str] = []
+    database: Literal["ok", "unavailable"] = "ok"
+    pool = app.state.pool
+    try:
+        with pool.connection(timeout=HEALTH_DB_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1").fetchone()
+    except Exception as exc:  # unreachable, restarting or every connection busy
+        database = "unavailable"
+        reasons.append(f"数据库不可用：{type(exc).__name__}: {str(exc)[:200]}")
+    engine = engine_status(app)
+    if engine == "loading":
+        reasons.append("推荐引擎正在加载索引")
+    elif engine == "failed":
+        error = getattr(app.state, "engine_error", None) or ""
+        reasons.append(f"推荐引擎加载失败：{error[:300]}")
+    stats = pool.get_stats()
+    counts = {k: int(stats.get(k, 0)) for k in ("pool_size", "pool_available", "requests_waiting")}
+    return Health(
+        status="degraded" if reasons else "ok",
+        database=database,
+        engine=engine,  # type: ignore[arg-type]
+        reasons=reasons,
+        pool=counts,
+    )
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "degraded：数据库或推荐引擎未完全可用"}},
+)
+def health(request: Request) -> JSONResponse:
+    """Liveness and readiness: 200 `ok`, or 503 `degraded` with the reasons."""
+    result = check(request)
+    if result.status == "ok":
+        return JSONResponse(result.model_dump())
+    return JSONResponse(
+        result.model_dump(), status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
