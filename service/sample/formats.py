@@ -208,6 +208,14 @@ PROGRAMME_PARTNERSHIPS = FileSpec(
     ),
 )
 
+# Each city's and the province's leading industries (issue 13; service/sample/leading.py).
+LEADING_INDUSTRIES = FileSpec(
+    "leading_industries",
+    "leading_industries.csv",
+    "csv",
+    (("region_code", "行政区划代码"), ("code", "产业代码"), ("name", "主导产业名称")),
+)
+
 # Load order: referenced rows first.
 ALL: tuple[FileSpec, ...] = (
     BUREAUS,
@@ -221,6 +229,9 @@ ALL: tuple[FileSpec, ...] = (
     PAIRING_TABLE,
     PARTNERSHIPS,
     PROGRAMME_PARTNERSHIPS,
+    LEADING_INDUSTRIES,
 )
 # Loaded by the sample's own SQL, not through the importer.
-DIRECT: frozenset[str] = frozenset({BUREAUS.kind, PROGRAMME_PARTNERSHIPS.kind})
+DIRECT: frozenset[str] = frozenset(
+    {BUREAUS.kind, PROGRAMME_PARTNERSHIPS.kind, LEADING_INDUSTRIES.kind}
+)

@@ -20,6 +20,7 @@ from typing import Any
 from models.codes import CREDIT_ALPHABET, CREDIT_WEIGHTS
 from service.sample import catalogs as cat
 from service.sample import formats as fmt
+from service.sample.leading import rows as leading_rows
 from service.sample.mess import fullwidth, name_variant, pdf_spaces
 from service.sample.vocab import (
     ACADEMIC_TITLES,
@@ -265,6 +266,8 @@ class Generator:
         rng, w = self.rng, self.world
         for b in w.bureaus:
             self.write(fmt.BUREAUS, b)
+        for li in leading_rows():
+            self.write(fmt.LEADING_INDUSTRIES, li)
         for p in w.parks:
             self.write(fmt.PARKS, park_row(p, rng))
         for s in w.schools:

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from service.sample import formats as fmt
-from service.sample import repository
+from service.sample import leading, repository
 
 # (kind, rows done so far, rows in the file) → None; called while a file is imported.
 LoadProgress = Callable[[str, int, int | None], None]
@@ -35,6 +35,7 @@ def load_dir(
     direct = {
         fmt.BUREAUS.kind: repository.upsert_bureaus,
         fmt.PROGRAMME_PARTNERSHIPS.kind: repository.insert_programme_partnerships,
+        fmt.LEADING_INDUSTRIES.kind: leading.load,
     }
     for spec in fmt.ALL:
         path = directory / spec.filename
