@@ -4,6 +4,8 @@ A reader yields ``(row_number, cells)`` where the row number is what the user se
 a CSV (the first line is 1), the sheet row in XLSX, the line in JSON Lines. Title rows above the
 header (填报单位：…) are skipped by looking for the first row that names known columns.
 Nothing reads the whole file into memory, except a top-level JSON array (bounded by size).
+Every format streams under the same `Limits` (bytes, rows, columns, characters per cell), each
+checked as the data arrives, before anything is held: see xlsx.py for workbooks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
+from service.ingest.xlsx import Limits, XlsxProblem, open_sheet
+
 HEADER_SCAN_ROWS = 30
 DETECT_BYTES = 1 << 20
 JSON_ARRAY_MAX_BYTES = 50 << 20
@@ -27,6 +31,19 @@ JSONL_KEY_SCAN = 1000  # objects read ahead to collect the column names
 CSV_EXTS = {".csv", ".tsv", ".txt"}
 XLSX_EXTS = {".xlsx", ".xlsm"}
 JSONL_EXTS = {".jsonl", ".ndjson", ".json"}
+DEFAULT_LIMITS = Limits()
+
+
+def settings_limits() -> Limits:
+    from service.config import get_settings
+
+    settings = get_settings()
+    return Limits(
+        max_bytes=settings.import_max_expanded_bytes,
+        max_rows=settings.import_max_rows,
+        max_columns=settings.import_max_columns,
+        max_cell_chars=settings.import_max_cell_chars,
+    )
 
 
 class FileProblem(Exception):
@@ -70,9 +87,13 @@ def open_table(
     is_header: Callable[[Cells], bool],
     *,
     sheet: str | None = None,
+    limits: Limits | None = None,
 ) -> Table:
     """Sniff the format (content first, then the extension) and position on the header row.
-    `raw` must be seekable (see `seekable`); the caller closes it."""
+    `raw` must be seekable (see `seekable`); the caller closes it. `limits`: the settings'
+    (XIAOQI_IMPORT_MAX_*) unless given."""
+    if limits is None:
+        limits = settings_limits()
     head = raw.read(8)
     raw.seek(0)
     if not head:
@@ -83,13 +104,19 @@ def open_table(
             "不支持旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入", "xls_unsupported"
         )
     if head.startswith(b"PK\x03\x04") and ext not in CSV_EXTS | JSONL_EXTS:
-        return _open_xlsx(raw, is_header, sheet)
+        return _open_xlsx(raw, is_header, sheet, limits)
     if ext in XLSX_EXTS:
         raise FileProblem("文件不是有效的 XLSX 工作簿", "bad_xlsx")
+    size = _size(raw)
+    if size is not None and size > limits.max_bytes:
+        raise FileProblem(
+            f"文件大小 {size / (1 << 20):.0f} MB 超过上限 {limits.max_bytes / (1 << 20):.0f} MB",
+            "too_large",
+        )
     if ext in CSV_EXTS:
-        return _open_csv(raw, is_header)
+        return _open_csv(raw, is_header, limits)
     if ext in JSONL_EXTS:
-        return _open_jsonl(raw)
+        return _open_jsonl(raw, limits)
     shown = ext or "（无扩展名）"
     raise FileProblem(
         f"不支持的文件类型 {shown}，支持 .csv .tsv .txt .xlsx .jsonl", "unsupported_type"
@@ -180,14 +207,16 @@ def _delimiter(sample: str) -> str:
     return best
 
 
-def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool]) -> Table:
+def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits) -> Table:
     encoding, sample = detect_encoding(raw)
     delimiter = _delimiter(sample)
     size = _size(raw)
     counter = _Counting(raw)
     text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding=encoding, newline="")
+    # the csv module's own per-field cap (process-wide; every import uses the same setting)
+    csv.field_size_limit(limits.max_cell_chars)
     reader = csv.reader(text, delimiter=delimiter)
-    state = {"line": 0}
+    state = {"line": 0, "records": 0}
 
     def records() -> Iterator[tuple[int, list[str]]]:
         while True:
@@ -205,11 +234,16 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool]) -> Table:
             except csv.Error as exc:
                 reason = str(exc)
                 if "field larger" in reason:
-                    reason = "单元格内容过大（超过 128KB）"
+                    reason = f"单元格内容超过 {limits.max_cell_chars // 1024} KB（上限）"
+                    raise FileProblem(
+                        f"第 {start} 行无法解析：{reason}", "cell_too_long", row=start
+                    ) from exc
                 elif "NUL" in reason:
                     reason = "文件含有空字节，可能不是文本文件"
                 raise FileProblem(f"第 {start} 行无法解析：{reason}", "csv", row=start) from exc
             state["line"] = start
+            state["records"] += 1
+            _check_shape(start, state["records"], len(rec), limits)
             if any(c.strip() for c in rec):
                 yield start, rec
 
@@ -224,6 +258,17 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool]) -> Table:
         total=size,
         close=text.close,
     )
+
+
+def _check_shape(row: int, count: int, width: int, limits: Limits) -> None:
+    if count > limits.max_rows:
+        raise FileProblem(f"超过 {limits.max_rows} 行（上限）", "too_many_rows", row=row)
+    if width > limits.max_columns:
+        raise FileProblem(
+            f"第 {row} 行有 {width} 列，超过 {limits.max_columns} 列（上限）",
+            "too_many_columns",
+            row=row,
+        )
 
 
 def _find_header(
@@ -263,21 +308,21 @@ def _size(raw: IO[bytes]) -> int | None:
 # ---------------------------------------------------------------- JSON Lines
 
 
-def _open_jsonl(raw: IO[bytes]) -> Table:
+def _open_jsonl(raw: IO[bytes], limits: Limits) -> Table:
     encoding, sample = detect_encoding(raw)
     size = _size(raw)
     counter = _Counting(raw)
     text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding=encoding)
     rows_iter: Iterator[tuple[int, Any]]
     if sample.lstrip("\ufeff \t\r\n").startswith("["):
-        if size is not None and size > JSON_ARRAY_MAX_BYTES:
+        if size is None or size > min(JSON_ARRAY_MAX_BYTES, limits.max_bytes):
             raise FileProblem(
                 "JSON 数组文件过大，请改用 JSON Lines（每行一个对象）", "json_too_big"
             )
         rows_iter = _json_array(raw, encoding)
     else:
-        rows_iter = _json_lines(text, encoding)
-    objects = _with_headers(rows_iter)
+        rows_iter = _json_lines(text, encoding, limits)
+    objects = _with_headers(rows_iter, limits)
     header_row, headers = 1, next(objects)
     return Table(
         format="jsonl",
@@ -291,11 +336,13 @@ def _open_jsonl(raw: IO[bytes]) -> Table:
     )
 
 
-def _json_lines(text: IO[str], encoding: str) -> Iterator[tuple[int, Any]]:
+def _json_lines(text: IO[str], encoding: str, limits: Limits) -> Iterator[tuple[int, Any]]:
+    # A line may hold many cells, but is read whole: bounded so one endless line cannot fill RAM.
+    max_line = min(limits.max_bytes, limits.max_cell_chars * 8)
     lineno = 0
     while True:
         try:
-            line = text.readline()
+            line = text.readline(max_line + 1)
         except UnicodeDecodeError as exc:
             raise FileProblem(
                 f"第 {lineno + 1} 行的字节不是 {encoding} 编码", "encoding", row=lineno + 1
@@ -303,6 +350,12 @@ def _json_lines(text: IO[str], encoding: str) -> Iterator[tuple[int, Any]]:
         if not line:
             return
         lineno += 1
+        if len(line) > max_line:
+            raise FileProblem(
+                f"第 {lineno} 行超过 {max_line // 1024} KB（上限）", "cell_too_long", row=lineno
+            )
+        if lineno > limits.max_rows:
+            raise FileProblem(f"超过 {limits.max_rows} 行（上限）", "too_many_rows", row=lineno)
         if not line.strip():
             continue
         try:
@@ -319,7 +372,7 @@ def _json_array(raw: IO[bytes], encoding: str) -> Iterator[tuple[int, Any]]:
     yield from enumerate(data, start=1)
 
 
-def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
+def _with_headers(items: Iterator[tuple[int, Any]], limits: Limits) -> Iterator[Any]:
     """First yields the header (the keys of the first objects, in order of appearance), then
     (row, cells) aligned to it. Keys first seen after JSONL_KEY_SCAN objects are ignored."""
     pending: list[tuple[int, Any]] = []
@@ -333,6 +386,7 @@ def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
     keys = list(seen) or None
     if keys is None:
         raise FileProblem('文件中没有 JSON 对象（每行应为一个对象，如 {"name": …}）', "json")
+    _check_shape(1, 1, len(keys), limits)
     yield keys
 
     def align(lineno: int, obj: Any) -> tuple[int, Cells | BadRow]:
@@ -341,7 +395,15 @@ def _with_headers(items: Iterator[tuple[int, Any]]) -> Iterator[Any]:
         if not isinstance(obj, dict):
             shown = json.dumps(obj, ensure_ascii=False)[:200]
             return lineno, BadRow("每行应为一个 JSON 对象", shown)
-        return lineno, [_json_cell(obj.get(k)) for k in keys]
+        cells = [_json_cell(obj.get(k)) for k in keys]
+        for cell in cells:
+            if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
+                raise FileProblem(
+                    f"第 {lineno} 行：单元格内容超过 {limits.max_cell_chars // 1024} KB（上限）",
+                    "cell_too_long",
+                    row=lineno,
+                )
+        return lineno, cells
 
     for lineno, obj in pending:
         yield align(lineno, obj)
@@ -362,39 +424,30 @@ def _json_cell(value: Any) -> Any:
 # ---------------------------------------------------------------- XLSX
 
 
-def _open_xlsx(raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | None) -> Table:
-    import openpyxl
-
+def _open_xlsx(
+    raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | None, limits: Limits
+) -> Table:
     try:
-        wb = openpyxl.load_workbook(raw, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a corrupt zip/XML can raise many types; all mean "not a workbook"
-        raise FileProblem(f"无法读取 XLSX 工作簿：{type(exc).__name__}", "bad_xlsx") from exc
-    if sheet is not None and sheet not in wb.sheetnames:
-        wb.close()
-        raise FileProblem(f"工作表「{sheet}」不存在，现有：{'、'.join(wb.sheetnames)}", "no_sheet")
-    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        ws = open_sheet(raw, limits, sheet)
+    except XlsxProblem as exc:
+        raise FileProblem(exc.reason, exc.code, row=exc.row) from exc
     state = {"row": 0}
 
     def records() -> Iterator[tuple[int, list[Any]]]:
         try:
-            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            for number, values in ws.rows:
                 state["row"] = number
                 cells = [_xlsx_cell(v) for v in values]
                 if any(c is not None for c in cells):
                     yield number, cells
-        except Exception as exc:  # noqa: BLE001 - openpyxl's lazy XML parsing fails mid-sheet
-            raise FileProblem(
-                f"第 {state['row'] + 1} 行无法读取：{type(exc).__name__}",
-                "bad_xlsx",
-                row=state["row"] + 1,
-            ) from exc
+        except XlsxProblem as exc:
+            raise FileProblem(exc.reason, exc.code, row=exc.row) from exc
 
     try:
         header_row, headers, rows = _find_header(records(), is_header)
     except FileProblem:
-        wb.close()
+        ws.close()
         raise
-    total = ws.max_row if isinstance(ws.max_row, int) else None
     return Table(
         format="xlsx",
         header_row=header_row,
@@ -402,8 +455,8 @@ def _open_xlsx(raw: IO[bytes], is_header: Callable[[Cells], bool], sheet: str | 
         rows=rows,
         sheet=ws.title,
         done=lambda: state["row"],
-        total=total,
-        close=wb.close,
+        total=None,
+        close=ws.close,
     )
 
 
