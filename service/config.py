@@ -55,12 +55,6 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(default=1_000_000, ge=1)
     import_max_columns: int = Field(default=200, ge=1)
     import_max_cell_chars: int = Field(default=128 << 10, ge=1)
-    # Reader budgets for every import (API, CLI, web), checked before data expands in memory:
-    # uncompressed bytes (an XLSX's zip members together), rows, columns, characters per cell.
-    import_max_expanded_bytes: int = Field(default=200 << 20, ge=1)
-    import_max_rows: int = Field(default=1_000_000, ge=1)
-    import_max_columns: int = Field(default=200, ge=1)
-    import_max_cell_chars: int = Field(default=128 << 10, ge=1)
 
     # BLAS / FAISS threads per server process: a request is one thread's work, and extra
     # threads only spin-wait and compete with the other workers (run one worker per core).
