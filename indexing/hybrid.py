@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +23,8 @@ import bm25s
 import faiss
 import numpy as np
 
-from indexing.vector_cache import cached_vectors, text_hashes
+from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
+from indexing.vector_cache import VECTORS_MANIFEST, cached_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
 from models.text import tokenize, tokenize_many
@@ -178,10 +178,17 @@ class HybridIndex:
         return top, scores[top], token_ids, scores
 
     def search(
-        self, qvec: np.ndarray, qtokens: list[str], *, mask: np.ndarray | None, k: int
+        self,
+        qvec: np.ndarray,
+        qtokens: list[str],
+        *,
+        mask: np.ndarray | None,
+        k: int,
+        qtext: str | None = None,
     ) -> list[Hit]:
         """Top-``k`` of the pool (dense top-k ∪ BM25 top-k), each pooled candidate scored by both
-        channels and fused; ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
+        channels and fused (``qtext``, the query's text, is for a learned scoring stage);
+        ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
         dpos, dscore = self._dense(qvec, mask, k)
         kpos, _, token_ids, bm25_all = self._keyword(qtokens, mask, k)
         pool = list(dict.fromkeys(dpos.tolist() + kpos.tolist()))
@@ -221,13 +228,23 @@ def open_hybrid_index(
     progress: bool = False,
     ann_threshold: int = ANN_THRESHOLD,
 ) -> HybridIndex:
-    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes."""
+    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes.
+
+    The folder's ``manifest.json`` (read and checked first) names what built the index and
+    checksums the two sub-manifests (``vectors.json``, ``bm25/manifest.json``), which checksum
+    their own files; anything damaged is logged as a repair and rebuilt."""
+    try:
+        read_manifest(directory, ENTITY_MANIFEST, {"entity": entity})
+    except Mismatch:
+        pass
+    except Damaged as exc:
+        record_repair("manifest", directory, str(exc))
     hashes = text_hashes(texts)
     vectors, reencoded = cached_vectors(
         directory, ids, texts, hashes, encoder, label=entity, progress=progress
     )
     bm25 = _bm25(directory / "bm25", ids, hashes, texts)
-    manifest = {
+    meta = {
         "entity": entity,
         "encoder": encoder.id,
         "dim": encoder.dim,
@@ -238,27 +255,44 @@ def open_hybrid_index(
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
         "fusion": load_fusion_weights().__dict__,
     }
-    (directory / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8"
-    )
-    return HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
+    files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
+    manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
+    index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
+    return index
 
 
 BM25_VERSION = "bm25s-lucene-k1.5-b0.75/models.text.tokenize/v1"
 
 
+BM25_MANIFEST = "manifest.json"
+ENTITY_MANIFEST = "manifest.json"
+BM25_FILES = (
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+    "vocab.index.json",
+    "params.index.json",
+)
+
+
 def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]) -> bm25s.BM25:
-    """BM25 over the texts, reloaded from disk when built from the very same (id, text) rows in
-    the same order: jieba tokenisation is the slowest part of loading a large snapshot."""
+    """BM25 over the texts, reloaded from disk (by memory map) when built from the very same
+    (id, text) rows in the same order: jieba tokenisation is the slowest part of loading a large
+    snapshot. The folder's manifest keys it and checksums every file; a damaged one is rebuilt."""
     key = hashlib.blake2b(
         BM25_VERSION.encode() + ids.astype(np.int64).tobytes() + hashes.tobytes(), digest_size=16
     ).hexdigest()
-    key_file = directory / "key.txt"
-    if texts and key_file.exists() and key_file.read_text().strip() == key:
+    if texts:
         try:
-            return _sorted_postings(bm25s.BM25.load(str(directory), show_progress=False))
-        except (OSError, ValueError):
-            pass  # unreadable: rebuild below
+            if read_manifest(directory, BM25_MANIFEST, {"key": key}) is not None:
+                loaded = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
+                return _sorted_postings(loaded)
+        except Mismatch:
+            pass  # built from other rows: rebuild below
+        except Damaged as exc:
+            record_repair("bm25", directory, str(exc))
+        except Exception as exc:  # listed files intact but unreadable by bm25s
+            record_repair("bm25", directory, f"{type(exc).__name__}: {exc}")
     bm25 = bm25s.BM25()
     if not texts:
         bm25.vocab_dict = {}
@@ -266,8 +300,11 @@ def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
         return bm25
     bm25.index([t or [""] for t in _tokenize_all(texts)], show_progress=False)
     _sorted_postings(bm25)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / BM25_MANIFEST).unlink(missing_ok=True)  # no manifest vouches for half a save
     bm25.save(str(directory), show_progress=False)
-    key_file.write_text(key)
+    (directory / "key.txt").unlink(missing_ok=True)  # the older layout's key file
+    write_manifest(directory, BM25_MANIFEST, BM25_FILES, {"key": key, "version": BM25_VERSION})
     return bm25
 
 
@@ -281,6 +318,7 @@ def _sorted_postings(bm25: bm25s.BM25) -> bm25s.BM25:
     step_down = np.diff(indices) <= 0
     step_down[indptr[1:-1][indptr[1:-1] > 0] - 1] = False  # a new term may start lower
     if step_down.any():
+        s["indices"], s["data"] = np.array(s["indices"]), np.array(s["data"])  # writable copies
         for t in range(len(indptr) - 1):
             lo, hi = indptr[t], indptr[t + 1]
             order = np.argsort(indices[lo:hi], kind="stable")

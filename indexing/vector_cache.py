@@ -1,19 +1,25 @@
 """Encoded vectors kept on disk by (id, text hash), so a rebuild re-encodes only what changed.
 
-One folder per vector set: ``vectors.npz`` (ids, 8-byte blake2b text hashes, float32 vectors) and
-``vectors.json`` naming the encoder (folders written before it existed name it in their
-``manifest.json``); a different encoder or dimension discards the cache.
+One folder per vector set: ``ids.npy``, ``hashes.npy`` (8-byte blake2b of each text) and
+``vectors.npy`` (float32, loaded by memory map, so every worker process shares one copy in the
+page cache), listed with their sizes and checksums in ``vectors.json`` beside the encoder, its
+dimension and the side (query/document). A different encoder discards the cache; a missing,
+truncated or corrupt file is detected before use, logged as a repair and re-encoded. Folders
+written by the older ``vectors.npz`` layout are read once and rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
 from models.encoder import Encoder
 
 EncodeFn = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
@@ -26,6 +32,10 @@ def text_hash(text: str) -> bytes:
 
 def text_hashes(texts: Sequence[str]) -> np.ndarray:
     return np.array([text_hash(t) for t in texts], dtype="S8") if texts else np.zeros(0, "S8")
+
+
+VECTORS_MANIFEST = "vectors.json"
+VECTOR_FILES = ("ids.npy", "hashes.npy", "vectors.npy")
 
 
 def cached_vectors(
@@ -41,37 +51,97 @@ def cached_vectors(
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (rows keyed by ``ids``): reused from ``directory`` where id and text
     hash match, encoded otherwise; the folder is rewritten when anything changed. Returns the
-    vectors and how many were encoded. ``queries`` encodes with the query side of the encoder."""
+    vectors (a read-only memory map of the folder's file) and how many were encoded.
+    ``queries`` encodes with the query side of the encoder."""
     directory.mkdir(parents=True, exist_ok=True)
+    meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
+    cached = _read(directory, meta)
+    if cached is not None:
+        c_ids, c_hashes, c_vectors = cached
+        if np.array_equal(c_ids, ids) and np.array_equal(c_hashes, hashes):
+            return c_vectors, 0  # the common restart: nothing to copy or write
     vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     todo = np.ones(len(texts), dtype=bool)
-    store, meta_path = directory / "vectors.npz", directory / "vectors.json"
-    if not meta_path.exists():
-        meta_path = directory / "manifest.json"
-    meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
-    unchanged = False
-    if meta_path.exists() and store.exists():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
-        if all(old.get(k, "document" if k == "side" else None) == v for k, v in meta.items()):
-            # read each array once: indexing an NpzFile re-reads the member from the zip
-            with np.load(store) as cached:
-                c_ids, c_hashes, c_vectors = cached["ids"], cached["hashes"], cached["vectors"]
-            key = {(int(i), h): n for n, (i, h) in enumerate(zip(c_ids, c_hashes, strict=True))}
-            rows = [key.get((i, h), -1) for i, h in zip(ids.tolist(), hashes.tolist(), strict=True)]
-            src = np.asarray(rows, dtype=np.int64)
-            found = np.flatnonzero(src >= 0)
-            vectors[found] = c_vectors[src[found]]
-            todo[found] = False
-            unchanged = len(found) == len(ids) == len(c_ids)
+    if cached is not None:
+        c_ids, c_hashes, c_vectors = cached
+        key = {
+            (int(i), h): n
+            for n, (i, h) in enumerate(zip(c_ids.tolist(), c_hashes.tolist(), strict=True))
+        }
+        rows = [key.get((i, h), -1) for i, h in zip(ids.tolist(), hashes.tolist(), strict=True)]
+        src = np.asarray(rows, dtype=np.int64)
+        found = np.flatnonzero(src >= 0)
+        vectors[found] = c_vectors[src[found]]
+        todo[found] = False
     missing = np.flatnonzero(todo)
     if len(missing):
         vectors[missing] = _encode(
             encoder, [texts[i] for i in missing.tolist()], queries, label, progress
         )
-    if not unchanged:
-        np.savez(store, ids=ids, hashes=hashes, vectors=vectors)
-        (directory / "vectors.json").write_text(json.dumps(meta), encoding="utf-8")
-    return vectors, int(len(missing))
+    return _write(directory, meta, ids, hashes, vectors), int(len(missing))
+
+
+def _read(
+    directory: Path, meta: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    try:
+        body = read_manifest(directory, VECTORS_MANIFEST, meta)
+    except Damaged as exc:
+        legacy = _read_legacy(directory, meta)
+        if legacy is None:
+            record_repair("vectors", directory, str(exc))
+        return legacy
+    except Mismatch:  # another encoder: not damage, just not reusable
+        return None
+    if body is None:
+        return _read_legacy(directory, meta)
+    try:
+        c_ids = np.load(directory / "ids.npy")
+        c_hashes = np.load(directory / "hashes.npy")
+        c_vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        if c_vectors.shape != (len(c_ids), meta["dim"]) or len(c_hashes) != len(c_ids):
+            raise ValueError(f"shapes {c_ids.shape} {c_hashes.shape} {c_vectors.shape} disagree")
+    except (OSError, ValueError) as exc:
+        record_repair("vectors", directory, f"{type(exc).__name__}: {exc}")
+        return None
+    return c_ids, c_hashes, c_vectors
+
+
+def _read_legacy(
+    directory: Path, meta: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The older single-file layout (vectors.npz), when it is intact and fits ``meta``."""
+    store = directory / "vectors.npz"
+    if not store.exists():
+        return None
+    meta_path = directory / VECTORS_MANIFEST
+    if not meta_path.exists():
+        meta_path = directory / "manifest.json"
+    try:
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        if any(old.get(k, "document" if k == "side" else None) != v for k, v in meta.items()):
+            return None  # another encoder: not damage, just not reusable
+        with np.load(store) as npz:  # read each member once (indexing re-reads the zip)
+            return npz["ids"], npz["hashes"], npz["vectors"]
+    except Exception as exc:  # zip, pickle or shape errors alike: the file cannot be trusted
+        record_repair("vectors", directory, f"{store}: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _write(
+    directory: Path, meta: dict[str, Any], ids: np.ndarray, hashes: np.ndarray, vectors: np.ndarray
+) -> np.ndarray:
+    """Write the three arrays (each by rename), then the manifest that vouches for them; return
+    the vectors as a memory map of the written file."""
+    arrays = {"ids.npy": ids.astype(np.int64), "hashes.npy": hashes, "vectors.npy": vectors}
+    for name, array in arrays.items():
+        tmp = directory / f".{name}.tmp"
+        with tmp.open("wb") as f:
+            np.save(f, np.ascontiguousarray(array))
+        os.replace(tmp, directory / name)
+    write_manifest(directory, VECTORS_MANIFEST, VECTOR_FILES, meta)
+    (directory / "vectors.npz").unlink(missing_ok=True)
+    return np.load(directory / "vectors.npy", mmap_mode="r")
 
 
 def _encode(

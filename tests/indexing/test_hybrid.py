@@ -51,7 +51,7 @@ def test_bm25_is_reloaded_only_for_the_same_rows(tmp_path: Path) -> None:
     first = open_hybrid_index(
         tmp_path, entity="need", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
     )
-    key = (tmp_path / "bm25" / "key.txt").read_text()
+    key = _bm25_key(tmp_path)
     again = open_hybrid_index(
         tmp_path, entity="need", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
     )
@@ -64,9 +64,15 @@ def test_bm25_is_reloaded_only_for_the_same_rows(tmp_path: Path) -> None:
     third = open_hybrid_index(
         tmp_path, entity="need", ids=ids, texts=changed, encoder=enc, data_version="2"
     )
-    assert (tmp_path / "bm25" / "key.txt").read_text() != key
+    assert _bm25_key(tmp_path) != key
     hits = third.search(q, ["软件", "测试"], mask=None, k=4)
     assert {h.position for h in hits if h.bm25 > 0} == {1, 3}
+
+
+def _bm25_key(directory: Path) -> str:
+    import json
+
+    return str(json.loads((directory / "bm25" / "manifest.json").read_text())["key"])
 
 
 def test_parallel_tokenisation_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,3 +85,31 @@ def test_exact_copy_shares_data_and_answers_alike(clean_db: str, tmp_path: Path)
         conn.rollback()
         ids = [[it.candidate["id"] for it in r.items] for r in a.results]
         assert ids == [[it.candidate["id"] for it in r.items] for r in b.results] and ids[0]
+
+
+def test_engine_loads_over_damaged_caches_and_rebuilds_them(clean_db: str, tmp_path: Path) -> None:
+    """Issue 14: a corrupted vectors file used to leave the engine 'failed' after a restart."""
+    from indexing import artefacts
+
+    w = build(clean_db)
+    settings = _settings(clean_db)
+    req = S.PartnerEnterprisesRequest(subject=S.SubjectRef(type="school", id=w["S2"]), k=5)
+    with psycopg.connect(clean_db, row_factory=dict_row) as conn:
+        kw = {"encoder_name": "hash-64", "index_dir": tmp_path / "idx", "ranker_dir": tmp_path}
+        first = Engine.load(conn, **kw)  # type: ignore[arg-type]
+        want = svc.partner_enterprises(conn, first, settings, req, None)
+        ent = tmp_path / "idx" / "enterprise"
+        vectors = ent / "vectors.npy"
+        vectors.write_bytes(vectors.read_bytes()[:-40] + b"\x7f" * 40)  # corrupt payload
+        postings = ent / "bm25" / "indices.csc.index.npy"
+        postings.write_bytes(postings.read_bytes()[:100])  # truncated
+        (tmp_path / "idx" / "mentor" / "vectors.json").write_text("{")  # unreadable manifest
+        before = len(artefacts.repairs())
+        second = Engine.load(conn, **kw)  # type: ignore[arg-type]
+        got = svc.partner_enterprises(conn, second, settings, req, None)
+        kinds = {(e["kind"], Path(e["directory"]).name) for e in artefacts.repairs()[before:]}
+        assert {("vectors", "enterprise"), ("bm25", "bm25"), ("vectors", "mentor")} <= kinds
+        assert [i.candidate["id"] for i in got.results[0].items] == [
+            i.candidate["id"] for i in want.results[0].items
+        ]
+        conn.rollback()
