@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "scripts.retrieval_cli",
     "scripts.recommend_cli",
     "scripts.users_cli",
+    "scripts.plan_cli",
 ]
 
 

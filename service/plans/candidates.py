@@ -95,6 +95,8 @@ def build(
     scored: dict[tuple[int, int], Scored] = {}
     prog_names: dict[int, str] = {}
     timer = Timer()
+    # Pairs are retrieved per (school, leading industry): the pipeline's pool of candidates
+    # (CANDIDATE_POOL) forms the unpruned problem, its top `candidates_per_industry` the MIP's.
     for sid, school in schools.items():
         city_divs = divs_of_city.get(school["city_code"], {})
         have = g.industries_served_by_school(sid)
@@ -112,25 +114,26 @@ def build(
         if not by_div:
             continue
         subject = load_subject(conn, RS.SubjectRef(type="school", id=sid))
-        mask = scope & ent.in_divisions(list(by_div))
-        ranked, _ = rank(
-            engine,
-            "enterprise",
-            subject,
-            mask,
-            guards,
-            k=settings.candidates_per_school,
-            timer=timer,
-            collapse_key=lambda r: g.canon(int(r["id"])),
-        )
-        for n, hit in enumerate(ranked):
-            eid = int(hit.row["id"])
-            scored[(sid, eid)] = hit
-            for d in sorted(set(hit.row["divisions"]) & set(by_div)):
-                for pid in by_div[d]:
+        for d, pids in sorted(by_div.items()):  # one pool per industry: each stays eligible
+            ranked, _ = rank(
+                engine,
+                "enterprise",
+                subject,
+                scope & ent.in_divisions([d]),
+                guards,
+                k=settings.candidates_per_industry,
+                timer=timer,
+                collapse_key=lambda r: g.canon(int(r["id"])),
+            )
+            for n, hit in enumerate(ranked):
+                eid = int(hit.row["id"])
+                if (sid, eid) in scored and scored[(sid, eid)].score >= hit.score:
+                    continue  # a firm of two leading industries: one pool is enough
+                scored[(sid, eid)] = hit
+                for pid in pids:
                     c = P.Candidate(sid, pid, eid, city_divs[d], round(float(hit.score), 6))
                     cands_full.append(c)
-                    if n < settings.candidates_per_school:
+                    if n < settings.candidates_per_industry:
                         cands.append(c)
     ents = {c.enterprise for c in cands_full}
     problem = P.Problem(

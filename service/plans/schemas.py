@@ -73,7 +73,7 @@ class PlanSettings(BaseModel):
         default=0, ge=0, le=100, description="每对结对占用的实践基地名额"
     )
     industry_weight: float = Field(default=0.5, ge=0, le=10, description="学校—产业项的权重")
-    candidates_per_school: int = Field(default=40, ge=5, le=200)
+    candidates_per_industry: int = Field(default=15, ge=3, le=100)
     school_kinds: list[str] = Field(default_factory=lambda: list(VOCATIONAL))
     solver: str = Field(default="highs", pattern="^(highs|cpsat)$")
     time_limit_s: float = Field(default=60, gt=0, le=600)
