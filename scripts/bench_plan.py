@@ -106,12 +106,12 @@ def evaluate(p: P.Problem, full: P.Problem, *, cpsat: bool, limit_s: float = 120
 
 # --------------------------------------------------------------------------- province
 def province(enterprises: int, seed: int) -> tuple[P.Problem, P.Problem, dict[str, Any]]:
-    from scripts.sample_cli import generate_sample
     from service.embedded_pg import ensure_server, stop_server
     from service.plans.candidates import build
     from service.plans.schemas import PlanSettings
     from service.recommendations.engine import Engine
     from service.reference import setup_database
+    from service.sample.generate import generate
     from service.sample.load import load_dir
 
     root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-plan-"))
@@ -122,7 +122,7 @@ def province(enterprises: int, seed: int) -> tuple[P.Problem, P.Problem, dict[st
         with psycopg.connect(server.uri, row_factory=dict_row) as conn:
             setup_database(conn)
             t0 = time.perf_counter()
-            generate_sample(root / "sample", enterprises, seed)
+            generate(root / "sample", enterprises, seed)  # quietly: --json owns stdout
             load_dir(conn, root / "sample")
             info["sample_s"] = round(time.perf_counter() - t0, 1)
             t0 = time.perf_counter()
