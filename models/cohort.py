@@ -68,10 +68,11 @@ def shortlist(c: Cohort, ratio: int = INTERVIEW_RATIO) -> Shortlist:
         if len(picked) < need:
             taken = set(picked)
             rest = sorted(
-                (st for st in c.students if st.subject == m.subject and st.id not in taken),
-                key=lambda st, m=m: -c.fit_of(st.id, m.id),
+                (-c.fit_of(st.id, m.id), st.id)
+                for st in c.students
+                if st.subject == m.subject and st.id not in taken
             )
-            picked += [st.id for st in rest[: need - len(picked)]]
+            picked += [sid for _, sid in rest[: need - len(picked)]]
         out[m.id] = picked
         if len(picked) < need:
             short[m.id] = need - len(picked)
