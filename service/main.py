@@ -21,6 +21,7 @@ ROUTERS = [
     "service.auth.router",
     "service.web.router",
     "service.plans.router",
+    "service.cohorts.router",
 ]
 
 
