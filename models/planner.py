@@ -335,9 +335,9 @@ def _run_cpsat(p: Problem, m: _Model, upper: np.ndarray, time_limit_s: float) ->
     model = cp_model.CpModel()
     big = 10**6
     xs = [
-        model.new_int_var(0, int(min(u, big)), f"v{j}") if u > 1 else model.new_bool_var(f"v{j}")
+        model.new_bool_var(f"v{j}") if u == 1 else model.new_int_var(0, int(min(u, big)), f"v{j}")
         for j, u in enumerate(upper)
-    ]
+    ]  # an upper bound of 0 (a slack fixed at zero) must stay 0
     for cols, coefs, lb, ub in m.rows:
         expr = cp_model.LinearExpr.weighted_sum([xs[j] for j in cols], [round(a) for a in coefs])
         if np.isfinite(lb):

@@ -93,7 +93,8 @@ def evaluate(p: P.Problem, full: P.Problem, *, cpsat: bool, limit_s: float = 120
     if len(full.candidates) > len(p.candidates):
         t0 = time.perf_counter()
         lp = P.solve(full, relax=True, allow_shortfall=True, time_limit_s=limit_s)
-        upper = lp.objective if lp.status != "infeasible" else None
+        # infeasible: the LP of the best plan within the unpruned problem's minimal shortfall
+        upper = lp.objective if lp.status != "infeasible" or lp.chosen else None
         out["pruning"] = {
             "kept_per_school_industry": KEEP,
             "retrieved_per_school_industry": POOL,

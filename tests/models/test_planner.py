@@ -141,3 +141,17 @@ def test_baselines_respect_capacity_and_are_scored_alike() -> None:
         assert v["seats:mentor"] == 0
         assert blocking_pairs(p, chosen) >= 0
     assert blocking_pairs(p, deferred_acceptance(p)) == 0  # stable by construction
+
+
+def test_cpsat_plan_within_the_shortfall_breaks_nothing_else() -> None:
+    pytest.importorskip("ortools")
+    p = instance(7, schools=14, industries=6, enterprises=150)
+    target = p.industries[0]
+    keep = sorted({c.school for c in p.candidates if c.industry == target})[:2]
+    p.candidates = [c for c in p.candidates if c.industry != target or c.school in keep]
+    p.served = {s: v - {target} for s, v in p.served.items()}
+    p.quotas = P.Quotas(schools_per_industry=(3, 8), industries_per_school=(1, 3))
+    sol = P.solve(p, solver="cpsat", allow_shortfall=True, time_limit_s=20)
+    floor = sum(s.amount for s in sol.shortfalls)
+    assert floor >= 1
+    assert sum(P.violations(p, sol.chosen).values()) == floor
