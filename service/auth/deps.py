@@ -5,6 +5,7 @@ user: RequiredUser           # 401 when anonymous
 user = Depends(require_roles("province_admin", "reviewer"))   # 401 / 403
 region_scope(user)           # region path prefix the user is limited to (None = province)
 in_scope(user, region_path)  # may the user see / act on something in this region?
+(both are service.auth.policy's, re-exported: the policy is the one home of scope)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from service.auth import policy
 from service.auth import service as auth
 from service.auth.schemas import ROLES, User
 from service.deps import Conn
@@ -21,6 +23,8 @@ from service.errors import Forbidden, Unauthorized
 
 # Matches no region path: the scope of a non-admin account that has lost its region.
 NO_REGION = "-"
+in_scope = policy.inside
+region_scope = policy.region_scope
 
 
 def credentials(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple[str, str] | None:
@@ -83,22 +87,6 @@ def require_roles(*roles: str) -> Callable[..., User]:
 
 CurrentUser = Annotated[User | None, Depends(current_user)]
 RequiredUser = Annotated[User, Depends(require_user)]
-
-
-def region_scope(user: User) -> str | None:
-    """The region path prefix the user is limited to; None = the whole province (admin)."""
-    if user.role == "province_admin":
-        return None
-    return user.region_path or NO_REGION
-
-
-def in_scope(user: User, region_path: str | None) -> bool:
-    scope = region_scope(user)
-    if scope is None:
-        return True
-    if region_path is None:
-        return False
-    return region_path == scope or region_path.startswith(scope + ".")
 
 
 # Kept for importers written while service.deps.Conn still committed after the response; it now

@@ -206,6 +206,18 @@ def require(actor: Any, action: str, target: Target, what: str, *, verb: str = "
     raise Forbidden(f"{what}不在您的辖区内 (out_of_region)")
 
 
+def require_role(actor: Any, action: str) -> str:
+    """The actor's rule for `action` (401 anonymous / 403 when it is NEVER). For listings that
+    then narrow to `region_scope` or to owned rows."""
+    rule = RULES[action].get(role_of(actor), NEVER)
+    if rule == NEVER:
+        if actor is None:
+            raise Unauthorized("请先登录 (login_required)")
+        role = ROLE_LABELS[actor.role]
+        raise Forbidden(f"{role}账号无权{ACTION_LABELS[action]} (role_forbidden)")
+    return rule
+
+
 def require_decide(actor: Any, target: Target, submitted_by: int | None, what: str) -> None:
     """Four eyes: deciders of the item's region, never on their own submission."""
     require(actor, "review.decide", target, what)

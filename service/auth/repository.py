@@ -236,3 +236,17 @@ def staged_with_existing(
             extra=extra,
         ),
     )
+
+
+def run_scope(conn: psycopg.Connection, run_id: int) -> Row | None:
+    """A recommendation run's requester and the regions of its items (for `run.read`)."""
+    return _one(
+        conn,
+        """SELECT r.requester_id,
+                  array_remove(array_agg(DISTINCT g.path), NULL) AS paths
+           FROM recommendation_runs r
+           LEFT JOIN recommendations i ON i.run_id = r.id
+           LEFT JOIN regions g ON g.id = i.region_id
+           WHERE r.id = %s GROUP BY r.id""",
+        (run_id,),
+    )

@@ -83,11 +83,12 @@ def _authorise(
     columns: dict[str, Any],
     verb: str,
     row_id: int | None = None,
-) -> None:
+) -> policy.Target:
     action = "partnership.write" if entity.entity_type == "partnership" else "catalogue.write"
     target = targets.of_values(conn, entity.entity_type, columns, row_id)
     what = entity.label + (f" {row_id}" if row_id is not None else "")
     policy.require(actor, action, target, what, verb=verb)
+    return target
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -118,9 +119,15 @@ def parse_sort(entity: Entity, text: str | None) -> list[repo.SortKey]:
     return keys
 
 
-def list_page(conn: psycopg.Connection, entity: Entity, params: ListParams) -> dict[str, Any]:
+def list_page(
+    conn: psycopg.Connection, entity: Entity, params: ListParams, actor: Any = None
+) -> dict[str, Any]:
+    """A page of rows. The audit log is limited by the access policy: admins read all of it,
+    bureaus and reviewers the entries of their region (`audit.read`)."""
     sort = parse_sort(entity, params.sort)
     filters = params.model_dump(exclude_none=True, exclude=set(ListParams.model_fields))
+    if entity is AUDIT_LOG and policy.require_role(actor, "audit.read") != policy.EVERYWHERE:
+        filters["policy_scope"] = policy.region_scope(actor)
     for name in REGION_FILTERS:
         if name in filters:
             filters[name] = _region(conn, filters[name], name)["path"]
@@ -316,7 +323,7 @@ def delete(
     conn: psycopg.Connection, entity: Entity, row_id: int, *, force: bool, actor: Any
 ) -> repo.Row:
     before = get(conn, entity, row_id, lock=True)
-    _authorise(conn, actor, entity, before, "delete", row_id)
+    target = _authorise(conn, actor, entity, before, "delete", row_id)
     parties: list[tuple[str, list[int]]] = []
     if entity.entity_type in PARTY_TYPES:
         parties.append((entity.entity_type, [row_id]))
@@ -357,5 +364,6 @@ def delete(
         entity_type=entity.entity_type,
         entity_id=row_id,
         before=before,
+        region_paths=target.regions,  # the row is gone: SQL could not resolve them any more
     )
     return before

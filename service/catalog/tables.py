@@ -405,10 +405,24 @@ PARTNERSHIPS = TableSpec(
     },
 )
 
+
+def _audit_scope(path: str) -> Fragment:
+    """Set by the service from the access policy, never by the client: entries whose every
+    region lies inside `path` (an entry without a known region is for province admins)."""
+    return (
+        sql.SQL(
+            "(cardinality(t.region_paths) > 0 AND NOT EXISTS (SELECT 1 FROM"
+            " unnest(t.region_paths) rp WHERE NOT (rp = %s OR rp LIKE %s)))"
+        ),
+        [path, f"{path}.%"],
+    )
+
+
 AUDIT_LOG = TableSpec(
     table="audit_log",
     select=sql.SQL("SELECT t.* FROM audit_log t"),
     filters={
+        "policy_scope": _audit_scope,
         "entity_type": eq("entity_type"),
         "entity_id": eq("entity_id"),
         "action": eq("action"),

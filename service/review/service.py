@@ -17,15 +17,16 @@ from typing import Any
 import psycopg
 
 from service import audit
-from service.auth.deps import in_scope, region_scope
-from service.auth.schemas import User
+from service.auth import policy, targets
+from service.auth.schemas import ROLES, User
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, from_db_error
 from service.partnerships import repository as partnership_repo
 from service.partnerships import service as partnerships
 from service.review import repository as repo
 from service.review.pairs import Pair, Party, canonical
 
-DECIDERS = ("province_admin", "reviewer", "bureau")
+# Roles that may decide (in their region, never their own submission): from the policy.
+DECIDERS = tuple(r for r in ROLES if policy.RULES["review.decide"][r] != policy.NEVER)
 _FINAL = {"approved": "已批准", "rejected": "已驳回"}
 MAX_LINKS = 50  # partnerships shown per party as evidence
 _NEXT_STATE = {"approve": "approved", "reject": "rejected", "return": "returned"}
@@ -54,37 +55,26 @@ def pair_of(conn: psycopg.Connection, rec: dict[str, Any]) -> Pair:
         raise InvalidInput(f"推荐 {rec['id']}：{exc}") from exc
 
 
+def item_target(conn: psycopg.Connection | None, rec: dict[str, Any]) -> policy.Target:
+    """A review item for the access policy: its region, and as owners its requester's subject
+    (a school account owns its school's items) and its submitter."""
+    owners: set[tuple[str, int]] = set()
+    if rec.get("submitted_by") is not None:
+        owners.add(("user", int(rec["submitted_by"])))
+    if conn is not None and rec["subject_id"] is not None and rec["subject_type"] != "text":
+        subject = (rec["subject_type"], int(rec["subject_id"]))
+        owners |= targets.of_rows(conn, [subject])[subject].owners
+    return policy.Target("recommendation", (rec["region_path"],), frozenset(owners))
+
+
 def _check_can_submit(conn: psycopg.Connection, user: User, rec: dict[str, Any]) -> None:
-    if user.role in DECIDERS:
-        if not in_scope(user, rec["region_path"]):
-            raise Forbidden(f"推荐 {rec['id']} 不在您的辖区内 (out_of_region)")
-        return
-    s_type, s_id = rec["subject_type"], rec["subject_id"]
-    if user.role == "school" and user.school_id is not None:
-        school = (
-            s_id
-            if s_type == "school"
-            else (repo.programme_school(conn, s_id) if s_type == "programme" and s_id else None)
-        )
-        if school == user.school_id:
-            return
-    if user.role == "enterprise" and user.enterprise_id is not None:
-        ent = (
-            s_id
-            if s_type == "enterprise"
-            else (repo.need_enterprise(conn, s_id) if s_type == "need" and s_id else None)
-        )
-        if ent == user.enterprise_id:
-            return
-    raise Forbidden(f"只能提交本单位提出的推荐 (推荐 {rec['id']})")
+    target = item_target(conn, {**rec, "submitted_by": None})  # owning = owning the subject
+    policy.require(user, "review.submit", target, f"推荐 {rec['id']}")
 
 
 def _check_can_view(user: User, rec: dict[str, Any]) -> None:
-    if user.role in DECIDERS and in_scope(user, rec["region_path"]):
-        return
-    if rec["submitted_by"] == user.id:
-        return  # submitters follow their items (a return comes back to them)
-    raise Forbidden(f"推荐 {rec['id']} 不在您的辖区内 (out_of_region)")
+    # submitters follow their items (a return comes back to them)
+    policy.require(user, "review.read", item_target(None, rec), f"推荐 {rec['id']}")
 
 
 # ---- submit --------------------------------------------------------------------------------
@@ -173,8 +163,10 @@ def _check_decision(
 ) -> DomainError | None:
     if rec is None:
         return NotFound(f"推荐 {rec_id} 不存在")
-    if not in_scope(user, rec["region_path"]):
-        return Forbidden(f"推荐 {rec_id} 不在您的辖区内 (out_of_region)")
+    try:  # the item's region's deciders, never on their own submission (four eyes)
+        policy.require_decide(user, item_target(None, rec), rec["submitted_by"], f"推荐 {rec_id}")
+    except Forbidden as exc:
+        return exc
     if state == "draft":
         return Conflict(f"推荐 {rec_id} 尚未提交审核 (not_submitted)")
     if state == "returned":
@@ -372,7 +364,7 @@ def queue(
     offset: int,
 ) -> dict[str, Any]:
     filters: dict[str, Any] = {
-        "scope": region_scope(user),
+        "scope": policy.region_scope(user),
         "candidate_type": candidate_type,
         "min_score": min_score,
         "max_age_days": max_age_days,

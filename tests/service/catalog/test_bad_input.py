@@ -115,7 +115,9 @@ def operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, An
     for path, item in openapi["paths"].items():
         if path.startswith(CATALOGUE):
             for method, op in item.items():
-                yield path, method.upper(), op
+                # other domains may hang routes below /v1/regions/… (plans): not catalogue
+                if "catalogue 目录" in op.get("tags", []):
+                    yield path, method.upper(), op
 
 
 def body_fields(op: dict[str, Any], openapi: dict[str, Any]) -> list[str]:

@@ -31,7 +31,9 @@ def _fresh_items(w: World, n: int) -> list[int]:
             s = f.school(c, f"并发测试学校{i}")
             e = f.enterprise(c, f"并发测试企业{i}")
             out.append(
-                f.recommendation(c, ("school", s), ("enterprise", e), submitted_by=w.users["admin"])
+                f.recommendation(
+                    c, ("school", s), ("enterprise", e), submitted_by=w.users["school_zz"]
+                )
             )
         return out
 

@@ -26,7 +26,7 @@ def pending(
         ("enterprise", w.enterprises[ent]),
         region_code=region,
         score=score,
-        submitted_by=w.users["admin"],
+        submitted_by=w.users["school_zz"],
     )
 
 
@@ -128,7 +128,11 @@ def test_queue_is_scoped_filtered_sorted_and_paged(world: World, base_url: str) 
         prog = f.programme(conn, world.schools["zz"])
         m = f.mentor(conn, world.enterprises["zz4"])
         mentor_item = f.recommendation(
-            conn, ("programme", prog), ("mentor", m), score=0.7, submitted_by=world.users["admin"]
+            conn,
+            ("programme", prog),
+            ("mentor", m),
+            score=0.7,
+            submitted_by=world.users["school_zz"],
         )
         conn.execute(
             """INSERT INTO partnerships (a_type, a_id, b_type, b_id, kind)
@@ -236,6 +240,10 @@ def test_programme_need_pairs_get_their_kind(world: World, base_url: str) -> Non
             c.post("/v1/review/submit", json={"recommendation_ids": [item]}).json()["submitted"]
             == 1
         )
+        # four eyes: the submitter cannot decide its own submission
+        r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
+        assert r.status_code == 403 and "四眼" in r.json()["detail"], r.text
+    with closing(login(base_url, "reviewer_zz")) as c:
         r = c.post(f"/v1/review/items/{item}/decisions", json={"decision": "approve"})
         assert r.status_code == 200, r.text
     p = one(world.url, "SELECT a_type, a_id, b_type, b_id, kind FROM partnerships")
