@@ -57,7 +57,14 @@ def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressFn]:
 
 def _print_report(report: Any) -> None:
     status = "[green]已提交[/]" if report.committed else "[red]未写入任何数据[/]"
+    if report.dry_run:
+        status = "[yellow]预览（未写入任何数据）[/]"
     err.print(f"{report.filename}（{report.format or '?'}，{report.encoding or '-'}）：{status}")
+    err.print(f"导入类型：{report.kind}")
+    for notice in report.notices:
+        err.print(
+            f"提示：{'第 ' + str(notice.row) + ' 行：' if notice.row else ''}{notice.message}"
+        )
     summary = Table(show_header=True)
     for col in ("数据行", "新增", "更新", "未变", "拒绝", "耗时(s)"):
         summary.add_column(col, justify="right")
@@ -77,6 +84,14 @@ def _print_report(report: Any) -> None:
     err.print(summary)
     if report.ignored_columns:
         err.print(f"已忽略未识别的列：{'、'.join(report.ignored_columns)}")
+    if report.dry_run and report.rows:
+        labels = {"insert": "新增", "update": "更新", "unchanged": "未变", "rejected": "拒绝"}
+        rows = Table("行", "结果", "表", "记录", show_header=True)
+        for o in report.rows[:ERRORS_SHOWN]:
+            rows.add_row(str(o.row), labels.get(o.action, o.action), o.table or "-", o.key or "")
+        err.print(rows)
+        if len(report.rows) > ERRORS_SHOWN:
+            err.print(f"……共 {len(report.rows)} 条（用 --json 查看全部）")
     if report.errors:
         errors = Table("行", "列", "值", "原因", show_header=True)
         for e in report.errors[:ERRORS_SHOWN]:
@@ -89,10 +104,15 @@ def _print_report(report: Any) -> None:
 
 def import_command(
     file: Path = typer.Argument(..., help="CSV / XLSX / JSON Lines 文件"),
-    kind: KindChoice = typer.Option(..., "--kind", help="导入类型"),
+    kind: KindChoice | None = typer.Option(
+        None, "--kind", help="导入类型（省略则按表头识别，并说明按哪种类型读取）"
+    ),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="跳过错误行，只写入有效行"),
     sheet: str | None = typer.Option(None, "--sheet", help="XLSX 工作表名（默认第一个）"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出报告"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="预览：逐行报告将新增/更新/未变/拒绝什么，不写入任何数据"
+    ),
 ) -> None:
     """Import a file of schools, programmes, enterprises, needs, mentors, practice bases, parks,
     partnerships or the 结对包联 pairing table. All-or-nothing unless --skip-invalid."""
@@ -107,12 +127,13 @@ def import_command(
                 conn,
                 file,
                 file.name,
-                kind.value,
+                kind.value if kind is not None else None,
                 skip_invalid=skip_invalid,
                 sheet=sheet,
                 progress=progress,
+                dry_run=dry_run,
             )
-        if report.committed:
+        if report.committed and not dry_run:
             conn.commit()
         else:
             conn.rollback()
@@ -120,7 +141,8 @@ def import_command(
         print(report.model_dump_json())
     else:
         _print_report(report)
-    raise typer.Exit(0 if report.committed else 1)
+    ok = report.committed or (dry_run and report.total > 0)
+    raise typer.Exit(0 if ok else 1)
 
 
 def bench_import_command(

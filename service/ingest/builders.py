@@ -234,8 +234,8 @@ def build_school(r: Row) -> None:
     kind = r.get("kind", partial(parse_enum, labels=SCHOOL_KINDS), required=True, code="enum")
     region = r.region("region", required=True)
     if code and name:
-        same_name, _ = r.ctx.lookups.school(name)
-        same_code, _ = r.ctx.lookups.school(code)
+        same_name, _ = r.ctx.lookups.school(name, suggest=False)
+        same_code, _ = r.ctx.lookups.school(code, suggest=False)
         if same_name is not None and (same_code is None or same_code.id != same_name.id):
             r.error("name", name, f"学校名称「{name}」已被另一学校代码使用", "conflict")
     rec = {"code": code, "name": name, "kind": kind, "region_id": region}

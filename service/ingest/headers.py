@@ -47,6 +47,8 @@ class HeaderMap:
     headers: list[str]
     positions: dict[str, list[int]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    # (first position, repeated position) of headers naming a column already named
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def present(self) -> frozenset[str]:
@@ -75,8 +77,21 @@ def map_headers(headers: Sequence[object], aliases: dict[str, str]) -> HeaderMap
         if name is None:
             hm.ignored.append(shown[i])
         else:
-            hm.positions.setdefault(name, []).append(i)
+            seen = hm.positions.setdefault(name, [])
+            if any(fold_header(headers[j]) == key for j in seen):
+                hm.duplicates.append((seen[0], i))
+            seen.append(i)
     return hm
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA (as a spreadsheet shows it)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def recognised(cells: Sequence[object], aliases: dict[str, str]) -> int:

@@ -8,11 +8,12 @@ name / code. Enterprises can number a million, so they are fetched per chunk of 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from rapidfuzz import fuzz, process
 
 from service.ingest import repository
 from service.ingest.values import fold
@@ -21,6 +22,9 @@ _SUFFIX = re.compile(r"(省|市|区|县|自治县|自治州|地区|盟|旗)$")
 _BUREAU_SUFFIX = re.compile(r"(教育局|教育体育局|教体局|教育和体育局|教育委员会|教委)$")
 ENTERPRISE_CACHE_MAX = 200_000
 REGION_CACHE_MAX = 10_000
+SUGGEST_MAX = 3  # closest names offered when a name is not found
+SUGGEST_CUTOFF = 55  # rapidfuzz WRatio
+ENTERPRISE_SUGGEST_QUERIES = 500  # per import: a file of unknown names costs bounded queries
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,35 @@ Found = tuple[Ref | None, str | None]
 
 
 class Lookups:
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], in_scope: Callable[[str | None], bool] | None = None
+    ) -> None:
+        """`in_scope(region_path)`: which parties' names may be suggested to this importer
+        (the access policy's region check; None = all)."""
         self.conn = conn
+        self._in_scope = in_scope or (lambda path: True)
         self._regions: dict[str, set[int]] = {}
         self._region_codes: dict[str, int] = {}
+        self._region_paths: dict[int, str] = {}
+        self._names: dict[str, list[tuple[str, int | None]]] = {}  # kind → (name, region_id)
+        self._suggest_queries = 0
         for r in repository.regions(conn):
             self._region_codes[r["code"]] = r["id"]
+            self._region_paths[r["id"]] = r["path"]
             for key in _region_keys(r["names"]):
                 self._regions.setdefault(key, set()).add(r["id"])
-        self._parks = _index(repository.parks(conn), "park", codes=False)
-        self._schools = _index(repository.schools(conn), "school", codes=True)
-        self._bureaus = _index(repository.bureaus(conn), "bureau", codes=False)
+        parks, schools, bureaus = (
+            repository.parks(conn),
+            repository.schools(conn),
+            repository.bureaus(conn),
+        )
+        for kind, rows in (("park", parks), ("school", schools), ("bureau", bureaus)):
+            self._names[kind] = [(r["name"], r.get("region_id")) for r in rows]
+        self._parks = _index(parks, "park", codes=False)
+        self._schools = _index(schools, "school", codes=True)
+        self._bureaus = _index(bureaus, "bureau", codes=False)
         self._bureau_by_region: dict[int, set[int]] = {}
-        for b in repository.bureaus(conn):
+        for b in bureaus:
             self._bureau_by_region.setdefault(b["region_id"], set()).add(b["id"])
         self._ent_codes: dict[str, Ref] = {}
         self._ent_names: dict[str, set[Ref]] = {}
@@ -86,13 +106,53 @@ class Lookups:
         return None
 
     # ------------------------------------------------------------ small tables
-    def park(self, text: str) -> Found:
-        return _one(self._parks, text, "产业园区")
+    def suggest(self, text: str, kinds: Iterable[str]) -> list[str]:
+        """The closest names of these kinds (park, school, bureau, enterprise) that the
+        importer may see, best first."""
+        pool: dict[str, str] = {}
+        for kind in kinds:
+            rows = self._names.get(kind, [])
+            if kind == "enterprise":
+                if self._suggest_queries >= ENTERPRISE_SUGGEST_QUERIES:
+                    continue
+                self._suggest_queries += 1
+                rows = [
+                    (r["name"], r["region_id"])
+                    for r in repository.enterprises_like(self.conn, text)
+                ]
+            for name, region_id in rows:
+                if self._in_scope(self._region_paths.get(region_id or -1)):
+                    pool.setdefault(fold(name), name)
+        found = process.extract(
+            fold(text),
+            list(pool),
+            scorer=fuzz.WRatio,
+            limit=SUGGEST_MAX,
+            score_cutoff=SUGGEST_CUTOFF,
+        )
+        return [pool[key] for key, _, _ in found]
 
-    def school(self, text: str) -> Found:
-        return _one(self._schools, text, "学校", hint="（可填学校代码或全称）")
+    def hint(self, text: str, kinds: Iterable[str]) -> str:
+        names = self.suggest(text, kinds)
+        return f"；最接近的名称：{'、'.join(names)}" if names else ""
 
-    def bureau(self, text: str) -> Found:
+    def _hinted(self, found: Found, text: str, kind: str, suggest: bool) -> Found:
+        if found[0] is None and suggest and found[1] and "重名" not in found[1]:
+            return None, found[1] + self.hint(text, [kind])
+        return found
+
+    def park(self, text: str, *, suggest: bool = True) -> Found:
+        return self._hinted(_one(self._parks, text, "产业园区"), text, "park", suggest)
+
+    def school(self, text: str, *, suggest: bool = True) -> Found:
+        found = _one(self._schools, text, "学校", hint="（可填学校代码或全称）")
+        return self._hinted(found, text, "school", suggest)
+
+    def bureau(self, text: str, *, suggest: bool = True) -> Found:
+        found, problem = self._bureau(text)
+        return self._hinted((found, problem), text, "bureau", suggest)
+
+    def _bureau(self, text: str) -> Found:
         found, problem = _one(self._bureaus, text, "教育行政部门")
         if found is not None or "重名" in (problem or ""):
             return found, problem
@@ -120,14 +180,17 @@ class Lookups:
             self._ent_codes.clear()
             self._ent_names.clear()
             self._ent_asked.clear()
-        probes = wanted | {fold(v) for v in wanted} | {fold(v).upper() for v in wanted}
+        folded = {fold(v) for v in wanted}
+        # the same name with full-width brackets, as most registers write them
+        wide = {f.replace("(", "（").replace(")", "）") for f in folded}
+        probes = wanted | folded | wide | {f.upper() for f in folded}
         for r in repository.enterprises_matching(self.conn, sorted(probes)):
             ref = Ref("enterprise", r["id"], r["region_id"])
             self._ent_codes[r["credit_code"]] = ref
             self._ent_names.setdefault(fold(r["name"]), set()).add(ref)
         self._ent_asked |= wanted
 
-    def enterprise(self, text: str) -> Found:
+    def enterprise(self, text: str, *, suggest: bool = True) -> Found:
         """By credit code or exact name; `prefetch_enterprises` must have seen `text`."""
         if text.strip() not in self._ent_asked:
             self.prefetch_enterprises([text])
@@ -137,16 +200,17 @@ class Lookups:
             return ref, None
         refs = self._ent_names.get(key)
         if not refs:
-            return None, f"未找到企业「{text}」（按统一社会信用代码或企业全称匹配）"
+            problem = f"未找到企业「{text}」（按统一社会信用代码或企业全称匹配）"
+            return self._hinted((None, problem), text, "enterprise", suggest)
         if len(refs) > 1:
             return None, f"企业名称「{text}」对应多家企业，请改填统一社会信用代码"
         return next(iter(refs)), None
 
     def school_or_enterprise(self, text: str) -> Found:
-        found, _ = self.school(text)
+        found, _ = self.school(text, suggest=False)
         if found is not None:
             return found, None
-        found, _ = self.enterprise(text)
+        found, _ = self.enterprise(text, suggest=False)
         if found is not None:
             return found, None
         return None, f"未找到单位「{text}」（应为已有学校或企业的全称、代码）"

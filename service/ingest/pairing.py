@@ -114,13 +114,14 @@ def _unit(r: Row) -> Ref | None:
         return None
     lk = r.ctx.lookups
     for find in (lk.bureau, lk.school):
-        found, problem = find(text)
+        found, problem = find(text, suggest=False)
         if found is not None:
             return found
         if problem and "重名" in problem:
             r.error("unit", cell, problem, "reference")
             return None
-    r.error("unit", cell, f"未找到教育行政部门或学校「{text}」", "reference")
+    hint = lk.hint(text, ("bureau", "school"))
+    r.error("unit", cell, f"未找到教育行政部门或学校「{text}」{hint}", "reference")
     return None
 
 
@@ -138,12 +139,13 @@ def _counterparts(r: Row) -> list[Ref]:
     lk = r.ctx.lookups
     found: list[Ref] = []
     for name in names:
-        ref, problem = lk.park(name)
+        ref, problem = lk.park(name, suggest=False)
         if ref is None and not (problem and "重名" in problem):
-            ref, problem = lk.enterprise(name)
+            ref, problem = lk.enterprise(name, suggest=False)
         if ref is None:
             if problem is None or "重名" not in problem:
-                problem = f"未找到产业园区或企业「{name}」"
+                hint = lk.hint(name, ("park", "enterprise"))
+                problem = f"未找到产业园区或企业「{name}」{hint}"
             r.error("counterpart", name, problem, "reference")
         else:
             found.append(ref)

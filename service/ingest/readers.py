@@ -14,8 +14,10 @@ import codecs
 import csv
 import io
 import json
+import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -79,6 +81,8 @@ class Table:
     done: Callable[[], int] = field(default=lambda: 0)
     total: int | None = None
     close: Callable[[], None] = field(default=lambda: None)
+    # rows skipped below the header that are not data (blank rows, 注：… notes, 合计 totals)
+    notices: list[tuple[int, str]] = field(default_factory=list)
 
 
 def open_table(
@@ -248,7 +252,7 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits
                 yield start, rec
 
     header_row, headers, rows = _find_header(records(), is_header)
-    return Table(
+    table = Table(
         format="csv",
         header_row=header_row,
         headers=headers,
@@ -258,6 +262,43 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits
         total=size,
         close=text.close,
     )
+    table.rows = skip_notes(table.rows, table.notices)
+    return table
+
+
+_NOTE = re.compile(r"^(?:注[:：]|注\d|说明|填表说明|备注[:：]|合计|总计|小计)")
+
+
+def is_note(cells: Cells) -> bool:
+    """A footnote or total row under a bureau's table: its first filled cell starts 注：, 说明,
+    填表说明, 备注：, 合计 or 总计 (compared without spaces, full-width folded)."""
+    first = next((c for c in cells if c is not None and str(c).strip()), None)
+    if first is None:
+        return False
+    return bool(_NOTE.match("".join(unicodedata.normalize("NFKC", str(first)).split())))
+
+
+def skip_notes(
+    rows: Iterator[tuple[int, Cells | BadRow]], notices: list[tuple[int, str]]
+) -> Iterator[tuple[int, Cells | BadRow]]:
+    """Drop note/total rows (and the single-cell lines that continue a note), noting each;
+    note blank rows between data rows (a gap in the row numbers)."""
+    last: int | None = None
+    in_note = False
+    for number, cells in rows:
+        if last is not None and number > last + 1:
+            gap = range(last + 1, number)
+            shown = f"第 {gap[0]} 行" if len(gap) == 1 else f"第 {gap[0]}–{gap[-1]} 行"
+            notices.append((gap[0], f"{shown}是空行，已跳过"))
+        last = number
+        if not isinstance(cells, BadRow):
+            filled = sum(1 for c in cells if c is not None and str(c).strip())
+            if is_note(cells) or (in_note and filled <= 1):
+                in_note = True
+                notices.append((number, "表下的注释或合计行，已跳过"))
+                continue
+        in_note = False
+        yield number, cells
 
 
 def _check_shape(row: int, count: int, width: int, limits: Limits) -> None:
@@ -448,7 +489,7 @@ def _open_xlsx(
     except FileProblem:
         ws.close()
         raise
-    return Table(
+    table = Table(
         format="xlsx",
         header_row=header_row,
         headers=headers,
@@ -458,6 +499,8 @@ def _open_xlsx(
         total=None,
         close=ws.close,
     )
+    table.rows = skip_notes(table.rows, table.notices)
+    return table
 
 
 def _xlsx_cell(value: Any) -> Any:

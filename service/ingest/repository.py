@@ -24,7 +24,7 @@ def regions(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     """Every region with the names of its ancestors, province first."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """SELECT r.id, r.code,
+            """SELECT r.id, r.code, r.path,
                       (SELECT array_agg(a.name ORDER BY length(a.path))
                          FROM regions a WHERE r.path LIKE a.path || '%') AS names
                FROM regions r"""
@@ -54,6 +54,18 @@ def enterprises_matching(
             """SELECT id, credit_code, name, region_id FROM enterprises
                WHERE credit_code = ANY(%(p)s) OR name = ANY(%(p)s)""",
             {"p": list(probes)},
+        ).fetchall()
+
+
+def enterprises_like(
+    conn: psycopg.Connection[Any], text: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Enterprises whose name is closest to `text` (trigram index), for "did you mean"."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT e.name, e.region_id FROM enterprises e
+               WHERE e.name %% %(t)s ORDER BY similarity(e.name, %(t)s) DESC LIMIT %(n)s""",
+            {"t": text, "n": limit},
         ).fetchall()
 
 
@@ -233,3 +245,52 @@ def upsert_batch(
     assert row is not None
     inserted, updated = int(row[0]), int(row[1])
     return inserted, updated, unchanged + (int(left[0]) - inserted - updated)
+
+
+def classify(
+    conn: psycopg.Connection[Any],
+    stage: Stage,
+    *,
+    key: Sequence[str],
+    match: str,
+    insert_only: Sequence[str],
+    first_wins: bool,
+) -> list[tuple[int, str, str]]:
+    """(row, key as written, insert / update / unchanged) for every staged record: what
+    `upsert_batch` would do, without doing it (the preview). `first_wins`: later records
+    repeating a key are merged into the first, so only the first is reported."""
+    s, t = sql.Identifier(stage.name), sql.Identifier(stage.table)
+    compare = [c for c in stage.columns if c not in insert_only and f"{{t}}{c}" not in key]
+    same: sql.Composable = sql.SQL("true")
+    if compare:
+        same = sql.SQL("({}) IS NOT DISTINCT FROM ({})").format(
+            sql.SQL(", ").join(sql.SQL("t.") + sql.Identifier(c) for c in compare),
+            sql.SQL(", ").join(sql.SQL("s.") + sql.Identifier(c) for c in compare),
+        )
+    extra = sql.SQL(f" AND {match.format(t='t.')}" if match else "")
+    later = (
+        sql.SQL(
+            " WHERE NOT EXISTS (SELECT 1 FROM {s} f WHERE f._key = s._key AND f._seq < s._seq)"
+        ).format(s=s)
+        if first_wins
+        else sql.SQL("")
+    )
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(
+            sql.SQL(
+                """SELECT s._row, s._keyval,
+                          CASE WHEN t.ctid IS NULL THEN 'insert'
+                               WHEN {same} THEN 'unchanged' ELSE 'update' END
+                   FROM {s} s LEFT JOIN {t} t ON ({kt}) = ({ks}){extra}{later}
+                   ORDER BY s._seq"""
+            ).format(
+                s=s,
+                t=t,
+                same=same,
+                kt=_key_sql(key, "t"),
+                ks=_key_sql(key, "s"),
+                extra=extra,
+                later=later,
+            )
+        ).fetchall()
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]

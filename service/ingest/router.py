@@ -110,6 +110,37 @@ _MULTIPART = {
 }
 
 
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "未登录"},
+    403: {"description": "角色无权导入，或文件中有超出权限范围的行（未写入，报告列出这些行）"},
+    413: {"description": "文件过大"},
+    422: {"description": "文件有错误，未写入"},
+}
+DryRun = Annotated[
+    bool,
+    Query(description="预览：返回逐行报告（新增/更新/未变/拒绝），不写入任何数据"),
+]
+
+
+@router.post(
+    "",
+    response_model=ImportReport,
+    summary="导入文件，按表头自动识别类型（报告的 kind / detected_kind 说明按哪种类型读取）",
+    responses=_RESPONSES,
+    openapi_extra=_MULTIPART,
+    dependencies=[Depends(require_user)],
+)
+def import_detected(
+    upload: Annotated[UploadFile, Depends(uploaded_file)],
+    conn: Conn,
+    request: Request,
+    skip_invalid: Annotated[bool, Query(description="跳过错误行，只写入有效行")] = False,
+    sheet: Annotated[str | None, Query(max_length=100, description="XLSX 工作表名")] = None,
+    dry_run: DryRun = False,
+) -> ImportReport:
+    return _import(upload, conn, request, None, skip_invalid, sheet, dry_run)
+
+
 @router.post(
     "/{kind}",
     response_model=ImportReport,
@@ -132,18 +163,34 @@ def import_upload(
     request: Request,
     skip_invalid: Annotated[bool, Query(description="跳过错误行，只写入有效行")] = False,
     sheet: Annotated[str | None, Query(max_length=100, description="XLSX 工作表名")] = None,
+    dry_run: DryRun = False,
+) -> ImportReport:
+    return _import(upload, conn, request, kind.value, skip_invalid, sheet, dry_run)
+
+
+def _import(
+    upload: UploadFile,
+    conn: Any,
+    request: Request,
+    kind: str | None,
+    skip_invalid: bool,
+    sheet: str | None,
+    dry_run: bool,
 ) -> ImportReport:
     user = getattr(request.state, "user", None)
     report = import_file(
         conn,
         upload.file,
         upload.filename or "upload",
-        kind.value,
+        kind,
         skip_invalid=skip_invalid,
         sheet=sheet,
         actor_id=getattr(user, "id", None),
         actor=user,
+        dry_run=dry_run,
     )
+    if dry_run and report.total > 0 and not any(e.code == "forbidden" for e in report.errors):
+        return report  # a preview answers with its report, rejected rows included
     if not report.committed and any(e.code == "forbidden" for e in report.errors):
         raise ImportForbidden(report)
     if not report.committed:

@@ -15,6 +15,20 @@ class RowErrorOut(BaseModel):
     code: str = Field(description="machine code, e.g. required, credit_code, reference, duplicate")
 
 
+class Notice(BaseModel):
+    row: int | None
+    message: str = Field(description="中文说明：跳过的注释/合计行、空行，按哪种类型读取等")
+
+
+class RowOutcome(BaseModel):
+    """What an import does (or, in a preview, would do) with one record of one row."""
+
+    row: int
+    action: str = Field(description="insert / update / unchanged / rejected")
+    table: str | None = None
+    key: str | None = Field(default=None, description="记录的关键字段（按文件中的写法）")
+
+
 class TargetCounts(BaseModel):
     inserted: int = 0
     updated: int = 0
@@ -39,6 +53,19 @@ class ImportReport(BaseModel):
     tables: dict[str, TargetCounts] = Field(default_factory=dict)
     committed: bool = False
     seconds: float = 0.0
+    detected_kind: str | None = Field(
+        default=None, description="未指定类型或类型不符时，按表头识别出的类型"
+    )
+    notices: list[Notice] = Field(default_factory=list)
+    dry_run: bool = Field(default=False, description="预览：报告将发生什么，不写入任何数据")
+    rows: list[RowOutcome] = Field(
+        default_factory=list, description="预览时逐行的结果（insert/update/unchanged/rejected）"
+    )
+    rows_truncated: bool = False
+    file_sha256: str | None = None
+    preview_token: str | None = Field(
+        default=None, description="预览令牌：带同一文件提交即写入预览的内容"
+    )
 
     def summary(self) -> dict[str, Any]:
         """Counts only (for the audit log)."""

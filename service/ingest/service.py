@@ -9,6 +9,7 @@ values differ (so a re-import changes nothing: no updated_at, no data_versions b
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 import uuid
@@ -21,24 +22,26 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from service import audit
-from service.auth import import_access
+from service.auth import import_access, policy
 from service.auth.policy import SYSTEM
 from service.errors import InvalidInput
-from service.ingest import repository
+from service.ingest import detect, repository
 from service.ingest.builders import KINDS as CATALOGUE_KINDS
-from service.ingest.headers import HeaderMap, map_headers
+from service.ingest.headers import HeaderMap, column_letter, map_headers
 from service.ingest.kinds import Kind
 from service.ingest.lookups import Lookups
 from service.ingest.pairing import PAIRING, split_names
 from service.ingest.readers import BadRow, FileProblem, Table, open_table, seekable
 from service.ingest.row import Context, Row, RowError
-from service.ingest.schemas import ImportReport, RowErrorOut, TargetCounts
+from service.ingest.schemas import ImportReport, Notice, RowErrorOut, RowOutcome, TargetCounts
 from service.ingest.values import as_text
+from service.ingest.xlsx import Limits
 
 KINDS: dict[str, Kind] = {k.name: k for k in (*CATALOGUE_KINDS, PAIRING)}
 CHUNK_ROWS = 5_000  # rows validated (and enterprise references fetched) per round trip
 BATCH_RECORDS = 20_000  # staged records per upsert statement
 MAX_ERRORS = 10_000  # row errors listed in a report (all are counted in `rejected`)
+MAX_PREVIEW_ROWS = 100_000  # row outcomes listed in a preview
 
 # progress(phase, done, total): phase "read" counts bytes (rows for XLSX), "write" records.
 Progress = Callable[[str, int, int | None], None]
@@ -53,13 +56,15 @@ def import_file(
     conn: psycopg.Connection[Any],
     source: Path | str | IO[bytes],
     filename: str | None = None,
-    kind: str = "enterprises",
+    kind: str | None = "enterprises",
     *,
     skip_invalid: bool = False,
     sheet: str | None = None,
     actor_id: int | None = None,
     progress: Progress | None = None,
     actor: Any = SYSTEM,
+    dry_run: bool = False,
+    limits: Limits | None = None,
 ) -> ImportReport:
     """Import one CSV / XLSX / JSON Lines file of `kind` (see `KINDS`) and report on every row.
 
@@ -71,14 +76,18 @@ def import_file(
 
     `actor` is whom the access policy checks every row against (HTTP: the request's user; the
     CLI: policy.SYSTEM). A row outside its scope is reported with code 'forbidden'.
+
+    `kind=None`: recognised from the header row (see detect.py; the report says which). With
+    ``dry_run`` everything runs, guards included, then is rolled back: the report says row by
+    row what would be inserted, updated, left unchanged or rejected, and nothing is written.
     """
-    spec = KINDS.get(kind)
-    if spec is None:
+    spec = KINDS.get(kind) if kind else None
+    if kind and spec is None:
         raise InvalidInput(f"未知的导入类型「{kind}」，可选：{'、'.join(KINDS)}")
     started = time.perf_counter()
     if filename is None:
         filename = Path(source).name if isinstance(source, str | Path) else "upload"
-    report = ImportReport(kind=kind, filename=filename)
+    report = ImportReport(kind=kind or "", filename=filename, dry_run=dry_run)
     with ExitStack() as stack:
         try:
             if isinstance(source, str | Path):
@@ -88,21 +97,101 @@ def import_file(
                     raise FileProblem(f"无法打开文件：{exc.strerror}", "unreadable") from exc
             else:
                 raw = seekable(source)
-            table = open_table(raw, filename, spec.is_header, sheet=sheet)
+            if dry_run:
+                report.file_sha256 = file_sha256(raw)
+            any_kind, asked = detect.any_header(KINDS), spec
+            table = open_table(
+                raw,
+                filename,
+                any_kind if asked is None else lambda c: asked.is_header(c) or any_kind(c),
+                sheet=sheet,
+                limits=limits,
+            )
             stack.callback(table.close)
+            spec = _choose_kind(spec, table.headers, report)
+            report.kind = spec.name
             hm = map_headers(table.headers, spec.aliases)
             report.format, report.encoding, report.sheet = table.format, table.encoding, table.sheet
             report.header_row, report.ignored_columns = table.header_row, hm.ignored
-            missing = missing_columns(spec, hm, table.header_row)
+            missing = missing_columns(spec, hm, table.header_row) + _duplicate_headers(
+                hm, table.header_row
+            )
             if missing:
                 _set_errors(report, missing)
             else:
-                _run(conn, spec, table, hm, report, skip_invalid, actor_id, progress, actor)
+                _run(
+                    conn, spec, table, hm, report, skip_invalid, actor_id, progress, actor, dry_run
+                )
+            report.notices += [Notice(row=r, message=m) for r, m in table.notices]
         except FileProblem as problem:
             report.committed = False
             _set_errors(report, [RowError(problem.row, None, None, problem.reason, problem.code)])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def file_sha256(raw: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    raw.seek(0)
+    while chunk := raw.read(1 << 20):
+        digest.update(chunk)
+    raw.seek(0)
+    return digest.hexdigest()
+
+
+def _choose_kind(spec: Kind | None, headers: list[Any], report: ImportReport) -> Kind:
+    """The kind asked for, or the one the header row shows (named in the report)."""
+    found = detect.detect(KINDS, headers)
+    # a pairing table sent as `partnerships` fits both; the richer reading wins
+    richer = found is not None and spec is not None and (spec.name, found.name) in detect.READ_AS
+    if spec is not None and detect.fits(spec, headers) and not richer:
+        return spec
+    if spec is None:
+        if found is None:
+            raise FileProblem(
+                "无法从表头识别导入类型，请指定类型（可选："
+                + "、".join(f"{k.name}（{k.label}）" for k in KINDS.values())
+                + "）",
+                "unknown_kind",
+            )
+        report.detected_kind = found.name
+        report.notices.append(
+            Notice(row=None, message=f"按表头识别为「{found.label}」（{found.name}）")
+        )
+        return found
+    if found is not None and (spec.name, found.name) in detect.READ_AS:
+        report.detected_kind = found.name
+        report.notices.append(
+            Notice(
+                row=None,
+                message=f"文件是「{found.label}」，已按 {found.name} 读取（而不是 {spec.name}）",
+            )
+        )
+        return found
+    if found is not None and found.name != spec.name:
+        raise FileProblem(
+            f"表头不是「{spec.label}」（{spec.name}）的格式，而是「{found.label}」，"
+            f"请选择导入类型 {found.name}",
+            "wrong_kind",
+        )
+    return spec  # missing columns are reported one by one
+
+
+def _duplicate_headers(hm: HeaderMap, header_row: int) -> list[RowError]:
+    errors = []
+    for first, again in hm.duplicates:
+        a, b = column_letter(first), column_letter(again)
+        text = hm.headers[again]
+        errors.append(
+            RowError(
+                header_row,
+                f"{a}列、{b}列",
+                text,
+                f"表头重复：{a}列与{b}列都是「{text}」，请删除或改名其中一列",
+                "duplicate_header",
+            )
+        )
+    return errors
 
 
 def missing_columns(spec: Kind, hm: HeaderMap, header_row: int) -> list[RowError]:
@@ -140,13 +229,14 @@ def _run(
     actor_id: int | None,
     progress: Progress | None,
     actor: Any = SYSTEM,
+    dry_run: bool = False,
 ) -> None:
     if not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
         conn.execute("SELECT 1")  # join (open) the caller's transaction; we work in a savepoint
     errors: list[RowError] = []
     try:
         with conn.transaction():
-            lookups = Lookups(conn)
+            lookups = Lookups(conn, lambda path: policy.inside(actor, path))
             ctx = Context(hm, spec.by_name, lookups, report.filename)
             tag = uuid.uuid4().hex[:12]
             stages = {
@@ -162,6 +252,8 @@ def _run(
             dup_rows = _duplicates(conn, spec, stages, hm)
             report.rejected += len(dup_rows)
             errors.extend(dup_rows.values())
+            if dry_run:
+                _preview(conn, spec, stages, dup_rows, report)
             if errors and not skip_invalid:
                 raise psycopg.Rollback()  # all-or-nothing: not one row is written
             # scope of every row, and new partnerships through service.partnerships.create
@@ -192,6 +284,9 @@ def _run(
             )
             for stage in stages.values():
                 repository.drop_stage(conn, stage)
+            if dry_run:
+                _preview(conn, spec, stages, dup_rows, report, counts_only=True)
+                raise psycopg.Rollback()  # the preview ran every check; now it writes nothing
             report.committed = True
     except _DB_DATA_ERRORS as exc:  # a constraint the row checks did not foresee
         report.committed = False
@@ -202,7 +297,71 @@ def _run(
         errors.append(
             RowError(None, None, None, f"写入数据库失败，已全部撤销：{diag}{detail}", "database")
         )
+    if dry_run:
+        _preview_rejected(report, errors)
     _set_errors(report, errors)
+
+
+def _preview(
+    conn: psycopg.Connection[Any],
+    spec: Kind,
+    stages: dict[str, repository.Stage],
+    dup_rows: dict[int, RowError],
+    report: ImportReport,
+    *,
+    counts_only: bool = False,
+) -> None:
+    """Row-by-row outcomes and the counts they add up to, classified before anything is
+    upserted (`counts_only`: restore those counts after the rolled-back trial run)."""
+    if counts_only:
+        tables = report.tables
+        report.tables = {t: TargetCounts() for t in tables}
+        for outcome in report.rows:
+            if outcome.table:
+                counts = report.tables.setdefault(outcome.table, TargetCounts())
+                _count(counts, outcome.action)
+        report.inserted = sum(c.inserted for c in report.tables.values())
+        report.updated = sum(c.updated for c in report.tables.values())
+        report.unchanged = sum(c.unchanged for c in report.tables.values())
+        return
+    report.tables = {}
+    for target in spec.targets:
+        counts = report.tables.setdefault(target.table, TargetCounts())
+        found = repository.classify(
+            conn,
+            stages[target.table],
+            key=target.key,
+            match=target.match,
+            insert_only=target.insert_only,
+            first_wins=not target.dup_is_error,
+        )
+        for row, key, action in found:
+            if row in dup_rows:
+                continue
+            _count(counts, action)
+            if len(report.rows) < MAX_PREVIEW_ROWS:
+                report.rows.append(RowOutcome(row=row, action=action, table=target.table, key=key))
+            else:
+                report.rows_truncated = True
+    report.inserted = sum(c.inserted for c in report.tables.values())
+    report.updated = sum(c.updated for c in report.tables.values())
+    report.unchanged = sum(c.unchanged for c in report.tables.values())
+
+
+_FIELD = {"insert": "inserted", "update": "updated", "unchanged": "unchanged"}
+
+
+def _count(counts: TargetCounts, action: str) -> None:
+    field = _FIELD[action]
+    setattr(counts, field, getattr(counts, field) + 1)
+
+
+def _preview_rejected(report: ImportReport, errors: list[RowError]) -> None:
+    rejected = sorted({e.row for e in errors if e.row is not None and e.code != "missing_column"})
+    bad = set(rejected)
+    report.rows = [r for r in report.rows if r.row not in bad]
+    report.rows += [RowOutcome(row=r, action="rejected") for r in rejected[:MAX_PREVIEW_ROWS]]
+    report.rows.sort(key=lambda r: r.row)
 
 
 def _stage_rows(
