@@ -22,6 +22,7 @@ ROUTERS = [
     "service.web.router",
     "service.plans.router",
     "service.cohorts.router",
+    "service.web.pages_plans",
 ]
 
 

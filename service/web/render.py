@@ -78,6 +78,7 @@ NAV = [  # (path, label, roles or None for everyone, needs login)
     ("/review", "审核队列", REVIEW_ROLES, True),
     ("/network", "合作网络", None, False),
     ("/coverage", "覆盖情况", None, True),
+    ("/plans", "结对方案", REVIEW_ROLES, True),
     ("/import", "数据导入", IMPORT_ROLES, True),
 ]
 

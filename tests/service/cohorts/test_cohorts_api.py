@@ -106,3 +106,12 @@ def test_cohort_from_shortlist_to_meetings(setup: tuple[str, list[int]]) -> None
     view = bureau.get(f"/v1/cohorts/{cid}").json()
     below = {a["student_id"] for a in view["below_minimum"]}
     assert first["student_id"] not in below and len(below) == sum(seats) - 1
+    html = bureau.get(f"/cohorts/{cid}")
+    assert html.status_code == 200 and 'id="below"' in html.text
+    assert html.text.count("<li>") >= len(below)
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(bureau.get(f"/cohorts/{cid}/assignments.xlsx").content))
+    assert wb["导师分配"].max_row == sum(seats) + 1

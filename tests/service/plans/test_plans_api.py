@@ -177,3 +177,39 @@ def test_review_as_one_batch_and_partial_approval_keeps_quotas(
     for _, e in _active_pairs(pg_url):
         per_ent[e] = per_ent.get(e, 0) + 1
     assert max(per_ent.values()) <= 2 + 1  # the limit, plus the one pair that predates the plan
+
+
+def test_plan_page_runs_sends_and_exports(setup: tuple[str, World], bureau: httpx.Client) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    page = bureau.get("/plans")
+    assert page.status_code == 200 and 'id="run-plan"' in page.text
+    form = {"region": ANYANG, "min_schools": "2", "max_schools": "6",
+            "min_industries": "2", "max_industries": "3"}  # fmt: skip
+    r = bureau.post("/plans/run", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = bureau.get(r.headers["location"])
+    assert 'id="plan-coverage"' in shown.text and 'id="plan-pairs"' in shown.text
+    assert "整批提交审核" in shown.text
+    pid = int(r.headers["location"].split("=")[1])
+    bad = bureau.post("/plans/run", data={**form, "min_schools": "9"}, follow_redirects=False)
+    assert bad.status_code == 422 and "下限不能大于上限" in bad.text
+    sent = bureau.post(f"/plans/{pid}/send", follow_redirects=False)
+    assert sent.status_code == 303
+    assert "已作为一批提交审核" in bureau.get(f"/plans?plan={pid}").text
+    x = bureau.get(f"/plans/{pid}.xlsx")
+    assert x.status_code == 200
+    wb = load_workbook(io.BytesIO(x.content))
+    pairs = bureau.get(f"/v1/plans/{pid}").json()["items"]
+    assert wb["结对方案"].max_row == len(pairs) + 1
+    assert wb["覆盖情况"].max_row > 1
+
+
+def test_export_neutralises_formula_cells() -> None:
+    from service.plans.export import safe_cell
+
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert safe_cell("@SUM") == "'@SUM" and safe_cell("-1+1") == "'-1+1"
+    assert safe_cell("安阳") == "安阳" and safe_cell(3) == 3
