@@ -20,6 +20,7 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 # Catalogue tables emptied between API tests (reference data such as regions stays).
 TABLES = [
     "audit_log",
+    "login_failures",  # issue 10: throttling counts failures per client (127.0.0.1 in tests)
     "reviews",
     "recommendations",
     "recommendation_runs",
