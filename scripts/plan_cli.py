@@ -77,6 +77,28 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if out.status == "infeasible":
             raise typer.Exit(2)
 
+    cohort_app = typer.Typer(help="英才计划 cohorts: shortlist, assign, meetings.",
+                             no_args_is_help=True)  # fmt: skip
+    app.add_typer(cohort_app, name="cohort")
+
+    @cohort_app.command("shortlist")
+    def cohort_shortlist(cohort: int, as_json: Annotated[bool, typer.Option("--json")] = False
+                         ) -> None:  # fmt: skip
+        """The interview shortlist: at least 3 candidates per mentor seat."""
+        _cohort_call("shortlist", cohort, as_json)
+
+    @cohort_app.command("assign")
+    def cohort_assign(cohort: int, as_json: Annotated[bool, typer.Option("--json")] = False
+                      ) -> None:  # fmt: skip
+        """Assign mentors after the interviews (exact; deferred acceptance for comparison)."""
+        _cohort_call("assign", cohort, as_json)
+
+    @cohort_app.command("status")
+    def cohort_status(cohort: int, as_json: Annotated[bool, typer.Option("--json")] = False
+                      ) -> None:  # fmt: skip
+        """Assignments with their meetings, and the pairs below 10 meetings."""
+        _cohort_call("view", cohort, as_json)
+
     @bench_app.command("plan")
     def bench_plan(
         as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -97,3 +119,35 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         else:
             console.print(table(figures))
             console.print_json(json.dumps(figures, ensure_ascii=False))
+
+
+def _cohort_call(what: str, cohort_id: int, as_json: bool) -> None:
+    from service.auth.policy import SYSTEM
+    from service.cohorts import service
+    from service.config import get_settings
+    from service.db import connect
+    from service.recommendations.engine import Engine
+
+    settings = get_settings()
+    with connect() as conn:
+        if what == "view":
+            out = service.view(conn, cohort_id, SYSTEM)
+        else:
+            engine = Engine.load(conn, encoder_name=settings.encoder, index_dir=settings.indexes,
+                                 ranker_dir=settings.var_dir / "ranker")  # fmt: skip
+            fn = service.shortlist if what == "shortlist" else service.assign
+            out = fn(conn, engine, cohort_id, SYSTEM)
+        conn.commit()
+    if as_json:
+        print(json.dumps(out, ensure_ascii=False, default=str))
+        return
+    if what == "view":
+        below = out["below_minimum"]
+        console.print(f"{out['name']} {out['year']}: {len(out['assignments'])} 对，"
+                      f"见面不足 {out['min_meetings']} 次 {len(below)} 对")  # fmt: skip
+        t = Table("学生", "导师", "见面次数")
+        for a in below:
+            t.add_row(a["student_name"], a["mentor_name"], str(a["meetings"]))
+        console.print(t)
+    else:
+        console.print_json(json.dumps(out, ensure_ascii=False, default=str))

@@ -213,3 +213,32 @@ def test_export_neutralises_formula_cells() -> None:
     assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert safe_cell("@SUM") == "'@SUM" and safe_cell("-1+1") == "'-1+1"
     assert safe_cell("安阳") == "安阳" and safe_cell(3) == 3
+
+
+def test_cli_plan_for_a_region(
+    setup: tuple[str, World], pg_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from scripts.cli import _register_all, app
+    from service.config import get_settings
+
+    monkeypatch.setenv("XIAOQI_DATABASE_URL", pg_url)
+    monkeypatch.setenv("XIAOQI_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        if not any(c.name == "plan" for c in app.registered_commands):
+            _register_all()
+        runner = CliRunner()
+        args = ["plan", "--region", ANYANG, "--min-schools", "2", "--max-schools", "6"]
+        ok = runner.invoke(app, [*args, "--json", "--no-store"])
+        assert ok.exit_code == 0, ok.output
+        body = json.loads(ok.output.strip().splitlines()[-1])
+        assert body["status"] == "optimal" and body["plan_id"] is None and body["pairs"]
+        bad = runner.invoke(app, ["plan", "--region", ANYANG, "--min-schools", "12",
+                                  "--max-schools", "12", "--no-store"])  # fmt: skip
+        assert bad.exit_code == 2 and "需要 12 所" in bad.output
+    finally:
+        get_settings.cache_clear()
