@@ -250,3 +250,40 @@ def run_scope(conn: psycopg.Connection, run_id: int) -> Row | None:
            WHERE r.id = %s GROUP BY r.id""",
         (run_id,),
     )
+
+
+# ---- login throttling (service.auth.throttle) -------------------------------------------------
+
+
+def lock_login(conn: psycopg.Connection, username: str) -> None:
+    """Serialise attempts on one username until commit, so parallel guesses count exactly."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('login:' || %s, 0))", (username,))
+
+
+def retry_after_s(
+    conn: psycopg.Connection, username: str, client: str, limit: int, window_s: int
+) -> int:
+    """Seconds until fewer than `limit` failures of the username, and of the client, lie within
+    the window (0 = not throttled)."""
+    row = _one(
+        conn,
+        """SELECT greatest(0, ceil(extract(epoch FROM (max(nth) + make_interval(secs => %(w)s)
+                                                         - clock_timestamp()))))::int AS wait
+           FROM (
+               (SELECT at AS nth FROM login_failures
+                WHERE username = %(u)s AND at > clock_timestamp() - make_interval(secs => %(w)s)
+                ORDER BY at DESC OFFSET %(o)s LIMIT 1)
+               UNION ALL
+               (SELECT at FROM login_failures
+                WHERE client = %(c)s AND at > clock_timestamp() - make_interval(secs => %(w)s)
+                ORDER BY at DESC OFFSET %(o)s LIMIT 1)
+           ) f""",
+        {"u": username, "c": client, "w": window_s, "o": limit - 1},
+    )
+    return int(row["wait"] or 0) if row else 0
+
+
+def insert_login_failure(conn: psycopg.Connection, username: str, client: str) -> None:
+    conn.execute(
+        "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
+    )

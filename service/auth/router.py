@@ -5,21 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from service.auth import service
+from service.auth import service, throttle
 from service.auth.deps import RequiredUser, require_roles
 from service.auth.schemas import LoginIn, TokenCreate, TokenOut, User, UserCreate, UserOut
 from service.deps import Conn
+from service.errors import Unauthorized
 
 router = APIRouter(tags=["auth"])
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "未登录或凭据无效"}}
+_LOGIN: dict[int | str, dict[str, Any]] = {
+    **_UNAUTHORIZED,
+    429: {"description": "登录失败次数过多（带 Retry-After）"},
+}
 
 
-@router.post("/v1/auth/login", response_model=UserOut, responses=_UNAUTHORIZED)
-def login(body: LoginIn, request: Request, response: Response, conn: Conn) -> UserOut:
-    """Check the password and start a server-side session (HttpOnly cookie `xiaoqi_session`)."""
-    user = service.authenticate(conn, body.username, body.password)
+@router.post("/v1/auth/login", response_model=UserOut, responses=_LOGIN)
+def login(body: LoginIn, request: Request, response: Response, conn: Conn) -> Any:
+    """Check the password and start a server-side session (HttpOnly cookie `xiaoqi_session`).
+
+    After 10 failures for the username or from this client address within 15 minutes: 429 with
+    Retry-After, whatever the password. Failures are counted and audited (auth.login_failed)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        user = throttle.login(conn, body.username, body.password, client)
+    except Unauthorized as exc:
+        # returned, not raised: the request's transaction commits the failure it counted
+        return JSONResponse(exc.body(), status_code=exc.status_code)
     token, expires = service.start_session(conn, user)
     response.set_cookie(
         service.SESSION_COOKIE,

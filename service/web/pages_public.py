@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.auth import service as auth
+from service.auth import throttle
 from service.auth.deps import TxConn
 from service.catalog import service as catalog
 from service.catalog.entities import BY_TYPE
@@ -61,11 +62,11 @@ def login(
             username=username,
         )
     try:
-        with conn.transaction():
-            user = auth.authenticate(conn, username, password)
-            token, expires = auth.start_session(conn, user)
+        client = request.client.host if request.client else "unknown"
+        user = throttle.login(conn, username, password, client)  # counts and audits failures
+        token, expires = auth.start_session(conn, user)
     except DomainError as exc:
-        return page(
+        shown = page(
             request,
             "login.html",
             status_code=exc.status_code,
@@ -74,6 +75,9 @@ def login(
             error=exc.detail.split(" (")[0],
             username=username,
         )
+        if exc.retry_after is not None:
+            shown.headers["Retry-After"] = str(exc.retry_after)
+        return shown
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.SESSION_COOKIE,
