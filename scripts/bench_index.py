@@ -1,4 +1,5 @@
-"""Index benchmark: the chosen FAISS setting vs exact search, and pgvector HNSW on the same vectors.
+"""Index benchmark: the served dense index (``indexing.hybrid``) vs exact search, and pgvector
+HNSW on the same vectors.
 
 Reports build time, memory, ms/query (single queries, one at a time, as online) and recall@10
 against exact inner-product search. Vector sources: ``random`` (Gaussian), ``clustered``
@@ -23,7 +24,7 @@ import faiss
 import numpy as np
 import psutil
 
-from indexing.dense import HNSW_EF_SEARCH, HNSW_M, DenseIndex, choose_kind
+from indexing.hybrid import ANN_THRESHOLD, HybridIndex
 
 CATALOGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "catalogs"
 
@@ -110,44 +111,44 @@ def _time_queries(search: Any, queries: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def bench_faiss(x: np.ndarray, q: np.ndarray, truth: np.ndarray, log: Any) -> dict[str, Any]:
-    kind = choose_kind(len(x))
-    ids = np.arange(1, len(x) + 1, dtype=np.int64)
+    """The dense index the service builds (HybridIndex: exact flat up to ANN_THRESHOLD vectors,
+    IVF-flat above), its one knob (nprobe) swept around the served value."""
+    ann = len(x) > ANN_THRESHOLD
     gc.collect()
     rss0 = _rss_mb()
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # build on all cores
     t = time.perf_counter()
-    idx = DenseIndex(x.shape[1], kind)
-    step = 50_000
-    for s in range(0, len(x), step):
-        idx.add_bulk(ids[s : s + step], x[s : s + step])
-        done = min(s + step, len(x))
-        log(f"  faiss {kind}: {done:,}/{len(x):,} added ({time.perf_counter() - t:.0f}s)")
+    log(f"  faiss {'ivf-flat' if ann else 'flat-ip'}: building over {len(x):,} vectors")
+    idx = HybridIndex._dense_index(np.ascontiguousarray(x, dtype=np.float32), ANN_THRESHOLD)
     build = time.perf_counter() - t
-    mem = max(_rss_mb() - rss0, faiss.serialize_index(idx.main).nbytes / 2**20)
+    mem = max(_rss_mb() - rss0, faiss.serialize_index(idx).nbytes / 2**20)
     faiss.omp_set_num_threads(1)  # online: one query at a time, one thread each
+    ivf = faiss.extract_index_ivf(idx) if ann else None
+    served = int(ivf.nprobe) if ivf is not None else 0
     res: dict[str, Any] = {
-        "index": f"IndexIDMap2({'IndexHNSWFlat' if kind == 'hnsw' else 'IndexFlatIP'})",
-        "params": {"M": HNSW_M, "efConstruction": 80} if kind == "hnsw" else {},
+        "index": "IndexIDMap2(IndexIVFFlat)" if ann else "IndexIDMap2(IndexFlatIP)",
+        "params": {"nlist": int(ivf.nlist), "nprobe": served} if ivf is not None else {},
         "build_s": round(build, 1),
         "memory_mb": round(mem, 1),
         "sweep": [],
     }
-    for ef in [32, 64, 128, 256] if kind == "hnsw" else [0]:  # one knob, swept
-        idx.ef_search = ef or HNSW_EF_SEARCH
-        found, ms = _time_queries(lambda v: idx.search(v[None, :], 10)[0][0] - 1, q)
+    for nprobe in [8, 16, served, 48, 96] if ivf is not None else [0]:  # one knob, swept
+        if ivf is not None:
+            ivf.nprobe = nprobe
+        found, ms = _time_queries(lambda v: idx.search(v[None, :].astype(np.float32), 10)[1][0], q)
         row = {
-            "efSearch": ef,
+            "nprobe": nprobe,
             "ms_per_query": round(ms, 3),
             "recall@10": round(recall_at_10(found, truth), 4),
         }
         res["sweep"].append(row)
         log(f"  faiss {row}")
-    chosen = next(
-        (r for r in res["sweep"] if r["efSearch"] in (HNSW_EF_SEARCH, 0)), res["sweep"][-1]
-    )
+    if ivf is not None:
+        ivf.nprobe = served
+    chosen = next(r for r in res["sweep"] if r["nprobe"] == served)
     res.update(
         {
-            "efSearch": chosen["efSearch"],
+            "nprobe": served,
             "ms_per_query": chosen["ms_per_query"],
             "recall@10": chosen["recall@10"],
         }
@@ -303,7 +304,8 @@ def run_bench(
     for key in ("faiss", "faiss_same_n", "pgvector"):
         r = result.get(key)
         if r:
-            label = r["index"] + (f" ef={r.get('efSearch', r.get('ef_search'))}")
+            knob = f" nprobe={r['nprobe']}" if "nprobe" in r else f" ef={r.get('ef_search')}"
+            label = r["index"] + knob
             table.add_row(
                 label,
                 f"{r.get('n', n):,}",

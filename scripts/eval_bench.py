@@ -1,35 +1,42 @@
-"""Evaluate the product retrieval pipeline and three baselines on a BEIR folder.
+"""Evaluate the served retrieval path and single-method baselines on a BEIR folder.
 
-Runs in one process: ``xiaoqi`` (the hybrid: default encoder + FAISS, jieba BM25, fused with the
-shipped weights), ``bm25`` (jieba + bm25s), ``tfidf`` (char_wb 1–3-grams, sublinear tf, cosine)
-and ``dense`` (the default encoder alone). Reads only the folder it is given (and repo files).
-Also learns the fusion weights on dev qrels with query-fold cross-validation (``learn``).
+``xiaoqi`` is what the service runs: :func:`indexing.hybrid.open_hybrid_index` over the corpus
+texts with the default encoder, queries clipped and tokenised as the engine does, a pool of
+``max(100, 4k)`` from dense ∪ BM25, scored by the learned stage (data/retrieval/ltr.json) and
+min-max scaled. Baselines run on the same corpus in the same process: ``bm25`` (the index's own
+BM25 alone), ``tfidf`` (char_wb 1–3-grams), ``dense`` (the encoder's routed vectors alone) and
+one ``dense:<channel>`` per dense channel, plus ``linear`` (the same index with the stage off:
+the hybrid's linear fusion, what served before issue 15).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexing.store import EntityIndex, build_index
-from models.encoder import Encoder, load_encoder
-from models.metrics import Qrels, evaluate, per_query_ndcg
-from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights, union_ids
-from models.text import normalize, tokenize
+from indexing.hybrid import HybridIndex, open_hybrid_index
+from indexing.rerank import RerankStage, encoder_channels
+from models.encoder import Encoder, RoutedEncoder, load_encoder
+from models.metrics import Qrels, evaluate
+from models.text import tokenize
 
-METHODS = ("xiaoqi", "bm25", "tfidf", "dense")
+QUERY_CHARS = 256  # as service/recommendations/engine.QUERY_CHARS: the dense query's head
+POOL_K = 100  # as service/recommendations/pipeline.CANDIDATE_POOL (k = max(100, 4·10))
 TOP_K = 100
+DEFAULT_CACHE = Path("/tmp/xiaoqi-eval")
 
 
 @dataclass
 class Bench:
+    name: str
     doc_ids: list[str]
     doc_texts: list[str]
     query_ids: list[str]
@@ -62,35 +69,142 @@ def load_beir(folder: Path, split: str = "dev") -> Bench:
                 if str(q["_id"]) in qrels:  # queries absent from the qrels are skipped
                     queries[str(q["_id"])] = q.get("text") or ""
     qrels = {q: r for q, r in qrels.items() if q in queries}
-    return Bench(doc_ids, doc_texts, list(queries), list(queries.values()), qrels)
+    return Bench(folder.name, doc_ids, doc_texts, list(queries), list(queries.values()), qrels)
+
+
+class CachedEncoder:
+    """An encoder whose vectors are kept on disk by text hash (one file per model and side):
+    benchmark corpora are re-encoded by every eval otherwise, minutes on a small machine."""
+
+    def __init__(self, inner: Encoder, directory: Path) -> None:
+        self.inner, self.id, self.dim = inner, inner.id, inner.dim
+        self._dir = directory
+        self._mem: dict[str, dict[bytes, np.ndarray]] = {}
+
+    def _file(self, side: str) -> Path:
+        return self._dir / f"{self.id.replace('/', '_')}-{side}.npz"
+
+    def _store(self, side: str) -> dict[bytes, np.ndarray]:
+        if side not in self._mem:
+            f = self._file(side)
+            have: dict[bytes, np.ndarray] = {}
+            if f.exists():
+                with np.load(f) as z:
+                    have = dict(zip(z["hashes"].tolist(), z["vectors"], strict=True))
+            self._mem[side] = have
+        return self._mem[side]
+
+    def _get(self, texts: Sequence[str], side: str, encode: Callable[[list[str]], Any]) -> Any:
+        have = self._store(side)
+        keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest() for t in texts]
+        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in have}.items())
+        if todo:
+            vecs = encode([t for _, t in todo])
+            for (k, _), v in zip(todo, vecs, strict=True):
+                have[k] = v
+            self._dir.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                self._file(side),
+                hashes=np.array(list(have), dtype="S8"),
+                vectors=np.stack(list(have.values())),
+            )
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            out[i] = have[k]
+        return out
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self._get(texts, "query", lambda t: self.inner.encode_queries(t, batch_size))
+
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Any = None
+    ) -> np.ndarray:
+        return self._get(texts, "document", lambda t: self.inner.encode_documents(t, batch_size))
+
+
+def cached_encoder(encoder: Encoder, directory: Path) -> Encoder:
+    """``encoder`` with an on-disk cache; a routed encoder caches each channel separately."""
+    if isinstance(encoder, RoutedEncoder):
+        routed = RoutedEncoder([(n, CachedEncoder(e, directory)) for n, e in encoder.parts])
+        routed.id = encoder.id
+        return routed
+    return CachedEncoder(encoder, directory)
+
+
+@dataclass
+class Prepared:
+    bench: Bench
+    index: HybridIndex
+    query_vecs: np.ndarray
+    query_tokens: list[list[str]]
+    channels: list[tuple[str, int, int]]
+    seconds: float
+
+
+def prepare(
+    bench: Bench,
+    encoder_name: str | None = None,
+    cache: Path = DEFAULT_CACHE,
+    rerank_model: Any = True,
+) -> Prepared:
+    """Build the serving index over the corpus (vectors cached under ``cache``) and encode and
+    tokenise the queries as the engine does."""
+    t0 = time.perf_counter()
+    base = load_encoder(encoder_name)
+    encoder = cached_encoder(base, cache / "emb")
+    index = open_hybrid_index(
+        cache / "index" / bench.name / base.id.replace("/", "_"),
+        entity=bench.name,
+        ids=np.arange(len(bench.doc_texts), dtype=np.int64),
+        texts=bench.doc_texts,
+        encoder=encoder,
+        data_version="bench",
+        ann_threshold=2**62,
+        rerank_model=rerank_model,
+    )
+    qv = encoder.encode_queries([q[:QUERY_CHARS] for q in bench.query_texts])
+    qt = [tokenize(q) for q in bench.query_texts]
+    return Prepared(bench, index, qv, qt, encoder_channels(base), time.perf_counter() - t0)
 
 
 Run = dict[str, list[str]]
 
 
-@dataclass
-class Outcome:
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    runs: dict[str, Run] = field(default_factory=dict)
-
-
-def _runs_from_ranked(bench: Bench, ranked: Any) -> Run:
+def _run(bench: Bench, ranked: Any) -> Run:
     return {
         q: [bench.doc_ids[j] for j in r if j >= 0]
         for q, r in zip(bench.query_ids, ranked, strict=True)
     }
 
 
-def run_bm25(bench: Bench) -> Run:
-    import bm25s
+def run_served(p: Prepared, stage: RerankStage | None, queries: Sequence[int] | None = None) -> Run:
+    """The served search for each query (all, or the positions in ``queries``) with ``stage``
+    as the index's scoring stage (None: linear fusion)."""
+    saved, p.index.rerank = p.index.rerank, stage
+    try:
+        picked = range(len(p.bench.query_ids)) if queries is None else queries
+        ranked = []
+        for i in picked:
+            hits = p.index.search(
+                p.query_vecs[i],
+                p.query_tokens[i],
+                mask=None,
+                k=max(POOL_K, TOP_K),
+                qtext=p.bench.query_texts[i],
+            )
+            ranked.append([h.position for h in hits[:TOP_K]])
+    finally:
+        p.index.rerank = saved
+    qids = [p.bench.query_ids[i] for i in picked]
+    return {q: [p.bench.doc_ids[j] for j in r] for q, r in zip(qids, ranked, strict=True)}
 
-    retriever = bm25s.BM25()  # bm25s defaults (Lucene, k1=1.5, b=0.75)
-    retriever.index([tokenize(t) for t in bench.doc_texts], show_progress=False)
+
+def run_bm25(p: Prepared) -> Run:
     ranked = []
-    for q in bench.query_texts:
-        s = retriever.get_scores(tokenize(q))
-        ranked.append(np.argsort(-s, kind="stable")[:TOP_K])
-    return _runs_from_ranked(bench, ranked)
+    for tokens in p.query_tokens:
+        top, _, _, _ = p.index._keyword(tokens, None, TOP_K)
+        ranked.append(top.tolist())
+    return _run(p.bench, ranked)
 
 
 def run_tfidf(bench: Bench) -> Run:
@@ -102,183 +216,64 @@ def run_tfidf(bench: Bench) -> Run:
     for s in range(0, len(bench.query_texts), 256):
         sims = (vec.transform(bench.query_texts[s : s + 256]) @ docs.T).toarray()
         ranked.extend(np.argsort(-sims, axis=1, kind="stable")[:, :TOP_K])
-    return _runs_from_ranked(bench, ranked)
+    return _run(bench, ranked)
+
+
+def run_dense(p: Prepared, lo: int = 0, hi: int | None = None) -> Run:
+    v = p.index.vectors[:, lo:hi]
+    q = p.query_vecs[:, lo:hi]
+    sims = (
+        q
+        @ v.T
+        / np.maximum(np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(v, axis=1)[None, :], 1e-9)
+    )
+    return _run(p.bench, np.argsort(-sims, axis=1, kind="stable")[:, :TOP_K])
 
 
 @dataclass
-class Prepared:
-    index: EntityIndex
-    query_vecs: np.ndarray
-    seconds_docs: float
-    seconds_queries: float
+class Outcome:
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    cv: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare(bench: Bench, encoder: Encoder, weights: FusionWeights | None = None) -> Prepared:
-    """Build the product index (in memory) and encode all queries once."""
-    t0 = time.perf_counter()
-    items = ((i, t) for i, t in enumerate(bench.doc_texts))
-    index = build_index(
-        "bench",
-        items,
-        encoder,
-        None,
-        "bench",
-        expected_count=len(bench.doc_texts),
-        kind="flat",
-        progress=False,
-    )
-    if weights is not None:
-        index.weights = weights
-    t1 = time.perf_counter()
-    qv = encoder.encode_queries(bench.query_texts)
-    return Prepared(index, qv, t1 - t0, time.perf_counter() - t1)
+def _dense_run(p: Prepared, lo: int, hi: int) -> Callable[[], Run]:
+    return lambda: run_dense(p, lo, hi)
 
 
-def run_dense(bench: Bench, prep: Prepared) -> Run:
-    ids, _ = prep.index.dense.search(prep.query_vecs, TOP_K)
-    return _runs_from_ranked(bench, ids)
-
-
-def run_xiaoqi(bench: Bench, prep: Prepared) -> Run:
-    ranked: list[list[int]] = []
-    for q, qv in zip(bench.query_texts, prep.query_vecs, strict=True):
-        cands = prep.index.search_hybrid(q, k=TOP_K, query_vec=qv, explain=False)
-        ranked.append([c.id for c in cands])
-    return _runs_from_ranked(bench, ranked)
+def baselines(p: Prepared) -> dict[str, Callable[[], Run]]:
+    out: dict[str, Callable[[], Run]] = {
+        "linear": lambda: run_served(p, None),
+        "bm25": lambda: run_bm25(p),
+        "tfidf": lambda: run_tfidf(p.bench),
+        "dense": lambda: run_dense(p),
+    }
+    if len(p.channels) > 1:
+        for name, lo, hi in p.channels:
+            out[f"dense:{name}"] = _dense_run(p, lo, hi)
+    return out
 
 
 def evaluate_bench(
     folder: Path,
     split: str = "dev",
     encoder_name: str | None = None,
-    methods: Sequence[str] = METHODS,
+    cache: Path = DEFAULT_CACHE,
     log: Callable[[str], None] = lambda s: None,
 ) -> Outcome:
+    """In-sample figures: the product as served (shipped model) and every baseline."""
     bench = load_beir(folder, split)
     log(f"{folder}: {len(bench.doc_ids)} documents, {len(bench.query_ids)} judged queries")
+    p = prepare(bench, encoder_name, cache)
+    log(f"index ready in {p.seconds:.1f}s ({p.index.manifest['encoder']})")
     out = Outcome()
-    prep: Prepared | None = None
-    if "xiaoqi" in methods or "dense" in methods:
-        encoder = load_encoder(encoder_name)
-        log(f"encoding with {encoder.id} …")
-        prep = prepare(bench, encoder)
-    timers: dict[str, Callable[[], Run]] = {
-        "bm25": lambda: run_bm25(bench),
-        "tfidf": lambda: run_tfidf(bench),
-    }
-    if prep is not None:
-        p = prep
-        timers["dense"] = lambda: run_dense(bench, p)
-        timers["xiaoqi"] = lambda: run_xiaoqi(bench, p)
-    for m in methods:
+    methods: dict[str, Callable[[], Run]] = {"xiaoqi": lambda: run_served(p, p.index.rerank)}
+    methods.update(baselines(p))
+    for m, fn in methods.items():
         t = time.perf_counter()
-        run = timers[m]()
+        out.runs[m] = fn()
         secs = time.perf_counter() - t
-        if m in ("dense", "xiaoqi") and prep is not None:
-            # both start from the document and query encodings (done once, shared)
-            secs += prep.seconds_docs + prep.seconds_queries
-        out.runs[m] = run
-        out.metrics[m] = {**evaluate(run, bench.qrels), "seconds": round(secs, 2)}
+        out.metrics[m] = {**evaluate(out.runs[m], bench.qrels), "seconds": round(secs, 2)}
         log(f"{m}: nDCG@10 {out.metrics[m]['nDCG@10']:.4f} ({secs:.1f}s)")
+    out.metrics["xiaoqi"]["learned_stage"] = float(p.index.rerank is not None)
     return out
-
-
-# ---------------------------------------------------------------------- learning the fusion
-
-
-@dataclass
-class Pools:
-    """Per query: pooled candidate doc indexes with their dense and BM25 scores."""
-
-    bench: Bench
-    pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def pools_for(bench: Bench, prep: Prepared, pool_k: int) -> Pools:
-    idx = prep.index
-    out = []
-    for q, qv in zip(bench.query_texts, prep.query_vecs, strict=True):
-        d_ids, _ = idx.dense.search(qv[None, :], pool_k)
-        terms = tokenize(normalize(q), normalized=True)
-        main = idx.keyword.main_scores(terms)
-        k_ids, _ = idx.keyword.search(terms, pool_k, main=main)
-        pool = union_ids(d_ids[0], k_ids)
-        dense = idx.dense.vectors(pool) @ qv
-        kw = idx.keyword.score_ids(terms, pool.tolist(), main=main)
-        out.append((pool, dense, kw))
-    return Pools(bench, out)
-
-
-def ndcg_per_query(p: Pools, w: FusionWeights) -> dict[str, float]:
-    ranked = []
-    for pool, dense, kw in p.pools:
-        order = np.argsort(-fuse_scores(dense, kw, w), kind="stable")[:TOP_K]
-        ranked.append(pool[order].tolist())
-    return per_query_ndcg(_runs_from_ranked(p.bench, ranked), p.bench.qrels)
-
-
-def grid() -> list[FusionWeights]:
-    ws = [round(float(x), 2) for x in np.arange(0.2, 0.85, 0.05)]
-    out = [FusionWeights(dense=w, keyword=round(1.0 - w, 2), method="zscore") for w in ws]
-    out += [FusionWeights(dense=w, keyword=round(1.0 - w, 2), method="rrf") for w in ws]
-    return out
-
-
-def learn(
-    folders: Sequence[Path], encoder_name: str | None = None, folds: int = 5, seed: int = 0
-) -> dict[str, object]:
-    """Grid-search the fusion on the dev qrels of all folders jointly; k-fold CV over queries."""
-    encoder = load_encoder(encoder_name)
-    base = load_fusion_weights()
-    per_bench: dict[str, dict[str, dict[str, float]]] = {}  # bench → weight key → query → nDCG
-    candidates = grid()
-    for folder in folders:
-        bench = load_beir(folder)
-        prep = prepare(bench, encoder)
-        pools = pools_for(bench, prep, base.pool_k)
-        per_bench[folder.name] = {repr(w): ndcg_per_query(pools, w) for w in candidates}
-    rng = np.random.default_rng(seed)
-    fold_of = {
-        b: dict(zip(qs, rng.permutation(len(qs)) % folds, strict=True))
-        for b, d in per_bench.items()
-        for qs in [list(next(iter(d.values())))]
-    }
-
-    def mean_ndcg(b: str, key: str, keep: Callable[[str], bool]) -> float:
-        vals = [v for q, v in per_bench[b][key].items() if keep(q)]
-        return float(np.mean(vals)) if vals else 0.0
-
-    def objective(key: str, keep: Callable[[str, str], bool]) -> float:
-        # benches weigh equally, whatever their query counts
-        means = []
-        for b in per_bench:
-
-            def keep_b(q: str, b: str = b) -> bool:
-                return keep(b, q)
-
-            means.append(mean_ndcg(b, key, keep_b))
-        return float(np.mean(means))
-
-    held: dict[str, list[float]] = {b: [] for b in per_bench}
-    chosen = []
-    for f in range(folds):
-
-        def train(b: str, q: str, f: int = f) -> bool:
-            return bool(fold_of[b][q] != f)
-
-        best = max(candidates, key=lambda w: objective(repr(w), train))
-        chosen.append(best)
-        for b in per_bench:
-
-            def test(q: str, b: str = b, f: int = f) -> bool:
-                return bool(fold_of[b][q] == f)
-
-            held[b].append(mean_ndcg(b, repr(best), test))
-    best = max(candidates, key=lambda w: objective(repr(w), lambda b, q: True))
-    best = replace(best, pool_k=base.pool_k)
-    return {
-        "weights": best,
-        "full_dev": {b: mean_ndcg(b, repr(best), lambda q: True) for b in per_bench},
-        "held_out": {b: float(np.mean(v)) for b, v in held.items()},
-        "fold_choices": [repr(w) for w in chosen],
-    }

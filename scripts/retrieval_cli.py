@@ -73,49 +73,95 @@ def build_userdict_cmd(
 
 
 def eval_cmd(
-    bench_dir: Annotated[
-        Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    bench_dirs: Annotated[
+        list[Path], typer.Argument(help="BEIR folder(s): corpus.jsonl, queries.jsonl, qrels/")
     ],
     split: Annotated[str, typer.Option("--split", help="qrels split (qrels/SPLIT.tsv)")] = "dev",
+    cv: Annotated[
+        int, typer.Option("--cv", help="k-fold CV over query ids (0: in-sample only)")
+    ] = 0,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="train the shipped ranking model on all given benches")
+    ] = False,
+    params: Annotated[
+        str, typer.Option("--params", help="LightGBM parameters (JSON) over the defaults")
+    ] = "{}",
+    rounds: Annotated[int, typer.Option("--rounds", help="boosting rounds")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object last")] = False,
     encoder: Annotated[
         str | None, typer.Option("--encoder", help="encoder name/path (default: XIAOQI_ENCODER)")
     ] = None,
+    cache: Annotated[
+        Path, typer.Option("--cache", help="folder for cached vectors and indexes")
+    ] = Path("/tmp/xiaoqi-eval"),
 ) -> None:
-    """Evaluate xiaoqi's hybrid retrieval against bm25, tfidf and dense baselines."""
+    """Evaluate the served retrieval (learned stage) against single-method baselines.
+
+    With several benches, ``--cv`` trains each fold on the other folds of all of them (folds by
+    query id); ``--fit`` trains and writes data/retrieval/ltr.json + ltr-model.txt first."""
+    import sys
+
     from rich.console import Console
+
+    from models import ltr
+    from scripts.eval_bench import evaluate_bench, load_beir, prepare
+    from scripts.eval_fit import cross_validate
+    from scripts.eval_fit import fit as fit_model
+
+    for d in bench_dirs:
+        if not (d / "corpus.jsonl").exists() or not (d / "qrels" / f"{split}.tsv").exists():
+            raise typer.BadParameter(f"{d} lacks corpus.jsonl or qrels/{split}.tsv")
+    err = Console(stderr=True)
+    say = (lambda s: err.log(s)) if as_json else (lambda s: Console().log(s))
+    extra = json.loads(params)
+    n_rounds = rounds or ltr.DEFAULT_ROUNDS
+    held: dict[str, dict[str, float]] = {}
+    if cv or fit:
+        preps = [prepare(load_beir(d, split), encoder, cache, None) for d in bench_dirs]
+        if cv:
+            held = cross_validate(preps, cv, extra, n_rounds, log=say)
+        if fit:
+            command = "xiaoqi eval " + " ".join(sys.argv[2:])
+            model = fit_model(preps, command, extra, n_rounds, cv=held)
+            say(f"shipped {model.manifest['version']} to {ltr.MANIFEST}")
+    result: dict[str, object] = {}
+    for d in bench_dirs:
+        outcome = evaluate_bench(d, split, encoder, cache, log=say)
+        cv_row = held.get(d.name)
+        _print_table(d.name, split, outcome.metrics, cv_row, err if as_json else Console())
+        result[d.name] = {
+            "in_sample": {
+                m: {c: round(v[c], 4) for c in METRIC_COLUMNS} for m, v in outcome.metrics.items()
+            },
+            **({"cv": {c: round(v, 4) for c, v in cv_row.items()}, "folds": cv} if cv_row else {}),
+        }
+    if as_json:
+        print(json.dumps(result))
+
+
+def _print_table(
+    name: str,
+    split: str,
+    metrics: dict[str, dict[str, float]],
+    cv_row: dict[str, float] | None,
+    console: object,
+) -> None:
     from rich.table import Table
 
-    from scripts.eval_bench import METHODS, evaluate_bench
-
-    if (
-        not (bench_dir / "corpus.jsonl").exists()
-        or not (bench_dir / "qrels" / f"{split}.tsv").exists()
-    ):
-        raise typer.BadParameter(f"{bench_dir} lacks corpus.jsonl or qrels/{split}.tsv")
-    err = Console(stderr=True)
-    outcome = evaluate_bench(
-        bench_dir, split, encoder, log=lambda s: err.log(s) if as_json else None
-    )
-    table = Table(title=f"{bench_dir.name} ({split})")
+    table = Table(title=f"{name} ({split})")
     table.add_column("method")
     for c in METRIC_COLUMNS:
         table.add_column(c, justify="right")
-    best = max(outcome.metrics[m]["nDCG@10"] for m in METHODS if m != "xiaoqi")
-    for m in METHODS:
-        row = outcome.metrics[m]
-        style = "bold green" if m == "xiaoqi" and row["nDCG@10"] > best else None
+    rows = [("xiaoqi (in-sample)" if cv_row else "xiaoqi", metrics["xiaoqi"])]
+    if cv_row:
+        rows.append(("xiaoqi (cv, held-out)", {**cv_row, "seconds": float("nan")}))
+    rows += [(m, v) for m, v in metrics.items() if m != "xiaoqi"]
+    for label, row in rows:
         table.add_row(
-            m,
+            label,
             *(f"{row[c]:.4f}" if c != "seconds" else f"{row[c]:.1f}" for c in METRIC_COLUMNS),
-            style=style,
         )
-    if as_json:
-        err.print(table)
-        result = {m: {c: round(outcome.metrics[m][c], 4) for c in METRIC_COLUMNS} for m in METHODS}
-        print(json.dumps(result))
-    else:
-        Console().print(table)
+    console.print(table)  # type: ignore[attr-defined]
 
 
 def bench_index_cmd(

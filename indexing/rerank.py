@@ -1,0 +1,164 @@
+"""The learned candidate-scoring stage of :class:`indexing.hybrid.HybridIndex` (issue 15).
+
+Built beside the index from the same profile texts (:class:`models.ltr.DocSide`), it turns a
+search's candidate pool into feature rows (BM25 term hits read from the index's own postings,
+per-channel cosines from its stored vectors) and scores them with the shipped lambdarank model
+(data/retrieval/ltr.json). Without a shipped model, or with ``XIAOQI_RERANK=0``, the hybrid's
+linear fusion scores the pool as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models import ltr
+from models.text import tokenize
+
+if TYPE_CHECKING:
+    from indexing.hybrid import HybridIndex
+
+log = logging.getLogger(__name__)
+MAX_FEATURE_TERMS = 128  # query terms read for coverage features (rarest first)
+Capture = Callable[[np.ndarray, np.ndarray], None]
+
+
+def encoder_channels(encoder: Any) -> list[tuple[str, int, int]]:
+    """(name, start, stop) of each dense channel in the encoder's vectors."""
+    channels = getattr(encoder, "channels", None)
+    return list(channels) if channels else [(str(encoder.id), 0, int(encoder.dim))]
+
+
+@dataclass
+class RerankStage:
+    docs: ltr.DocSide
+    channels: list[tuple[str, int, int]]
+    model: ltr.LtrModel | None
+    capture: Capture | None = None  # eval/training: receives (pool, features) of every search
+    adapters: list[np.ndarray | None] | None = None  # per channel; default: the model's
+    _names: list[str] = field(default_factory=list)
+    _bm25_norms: tuple[int, np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        self._names = ltr.feature_names(len(self.channels))
+        if self.adapters is None:
+            found = self.model.adapters if self.model is not None else []
+            self.adapters = list(found) + [None] * (len(self.channels) - len(found))
+
+    def _norms(self, index: HybridIndex) -> np.ndarray:
+        """Per-document L2 norm of the BM25 weight rows (once per BM25 object)."""
+        s = index.bm25.scores
+        if self._bm25_norms is None or self._bm25_norms[0] != id(index.bm25):
+            data = np.asarray(s["data"], dtype=np.float64)
+            sq = np.bincount(np.asarray(s["indices"]), weights=data**2, minlength=len(index.ids))
+            self._bm25_norms = (id(index.bm25), np.sqrt(sq).astype(np.float32))
+        return self._bm25_norms[1]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self._names
+
+    def query_input(
+        self,
+        index: HybridIndex,
+        text: str,
+        qvec: np.ndarray,
+        qtokens: Sequence[str],
+        pool: np.ndarray,
+        dense: np.ndarray,
+        bm25: np.ndarray,
+    ) -> ltr.QueryInput:
+        vocab = index.bm25.vocab_dict
+        s = index.bm25.scores
+        indptr, indices, data = s["indptr"], s["indices"], s["data"]
+        ids = [vocab[t] for t in dict.fromkeys(qtokens) if t in vocab]
+        ids = sorted(ids, key=lambda t: indptr[t + 1] - indptr[t])[:MAX_FEATURE_TERMS]
+        head_tokens = set(tokenize(ltr.split_head(text)[0])) if text else set()
+        terms_of = {vocab[t]: t for t in dict.fromkeys(qtokens) if t in vocab}
+        hits = np.zeros((len(ids), len(pool)), dtype=np.float32)
+        n_docs = max(len(index.ids), 1)
+        df = np.array([indptr[t + 1] - indptr[t] for t in ids], dtype=np.float64)
+        for row, t in enumerate(ids):
+            docs = indices[indptr[t] : indptr[t + 1]]
+            if len(docs):  # postings are sorted by document (see hybrid._sorted_postings)
+                at = np.minimum(np.searchsorted(docs, pool), len(docs) - 1)
+                found = docs[at] == pool
+                hits[row, found] = data[indptr[t] + at[found]]
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if len(ids) else np.zeros(0)
+        # rows appended since the build (a delta segment) have no stored n-gram rows here:
+        # their text features read as absent until the next full build
+        rows = getattr(index, "vector_rows", None)
+        vecs = rows(pool) if rows is not None else index.vectors[pool]
+        channels: list[np.ndarray] = []
+        adapted: list[np.ndarray] = []
+        for (_, lo, hi), adapter in zip(self.channels, self.adapters or [], strict=True):
+            dn = np.linalg.norm(vecs[:, lo:hi], axis=1)
+            for out, qpart in (
+                (channels, qvec[lo:hi]),
+                (adapted, qvec[lo:hi] @ adapter if adapter is not None else qvec[lo:hi]),
+            ):
+                qn = float(np.linalg.norm(qpart))
+                dot = vecs[:, lo:hi] @ qpart
+                ok = (dn > 1e-9) & (qn > 1e-9)
+                out.append(np.where(ok, dot / np.maximum(dn * qn, 1e-9), 0.0))
+        return ltr.QueryInput(
+            text=text,
+            pool=pool,
+            dense=dense,
+            channels=channels,
+            bm25=bm25,
+            term_hits=hits,
+            term_idf=idf.astype(np.float32),
+            head_terms=np.array([terms_of[t] in head_tokens for t in ids], dtype=bool),
+            bm25_norm=self._norms(index)[np.minimum(pool, len(self._norms(index)) - 1)],
+            adapted=adapted,
+            term_names=[terms_of[t] for t in ids],
+        )
+
+    def score(
+        self,
+        index: HybridIndex,
+        text: str,
+        qvec: np.ndarray,
+        qtokens: Sequence[str],
+        pool: np.ndarray,
+        dense: np.ndarray,
+        bm25: np.ndarray,
+        fallback: np.ndarray,
+    ) -> np.ndarray:
+        """Model scores of the pool (the linear ``fallback`` when no model is loaded)."""
+        x = ltr.features(self.query_input(index, text, qvec, qtokens, pool, dense, bm25), self.docs)
+        if self.capture is not None:
+            self.capture(pool, x)
+        if self.model is None:
+            return fallback
+        return self.model.score(x)
+
+
+def build_stage(
+    texts: Sequence[str], encoder: Any, model: ltr.LtrModel | None | bool = True
+) -> RerankStage | None:
+    """The stage for an index over ``texts``; ``model=True`` loads the shipped model (None when
+    none is shipped or it was trained for other dense channels), ``None`` builds features only
+    (training), ``False`` or ``XIAOQI_RERANK=0`` builds nothing."""
+    if model is False or os.environ.get("XIAOQI_RERANK", "1") == "0":
+        return None
+    channels = encoder_channels(encoder)
+    loaded: ltr.LtrModel | None
+    if model is True:
+        loaded = ltr.load()
+        if loaded is None:
+            return None
+        if loaded.feature_names != ltr.feature_names(len(channels)) or loaded.manifest.get(
+            "encoder"
+        ) != getattr(encoder, "id", None):
+            log.warning("shipped ranking model was trained for other features; linear fusion")
+            return None
+    else:
+        loaded = model
+    return RerankStage(ltr.DocSide.build(texts), channels, loaded)
