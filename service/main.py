@@ -16,6 +16,7 @@ from service.tcp import nodelay_for_every_tcp_socket
 ROUTERS = [
     "service.catalog.router",
     "service.ingest.router",
+    "service.exports.router",
     "service.recommendations.router",
     "service.review.router",
     "service.auth.router",

@@ -24,6 +24,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
+from service.exports.cells import unneutralise
 from service.ingest.xlsx import Limits, XlsxProblem, open_sheet
 
 HEADER_SCAN_ROWS = 30
@@ -248,6 +249,7 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits
             state["line"] = start
             state["records"] += 1
             _check_shape(start, state["records"], len(rec), limits)
+            rec = [unneutralise(c) if c[:1] == "'" else c for c in rec]
             if any(c.strip() for c in rec):
                 yield start, rec
 
@@ -507,7 +509,7 @@ def _xlsx_cell(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return unneutralise(value.strip()) or None
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, datetime):

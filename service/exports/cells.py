@@ -1,0 +1,32 @@
+"""The one function every export passes its cells through.
+
+A cell whose text starts with =, +, -, @, a tab or a carriage return would be run as a formula
+by Excel / WPS (CSV injection). Such text is prefixed with an apostrophe, the spreadsheet
+convention for "this is text"; the importer drops exactly that apostrophe again
+(`unneutralise`), so an exported file re-imports unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def safe(value: Any) -> Any:
+    """A value fit for a spreadsheet cell: numbers and dates as they are, text neutralised."""
+    if value is None or isinstance(value, bool | int | float | date | datetime):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    if text.startswith(DANGEROUS):
+        return QUOTE + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    """The inverse of `safe` for text read back from a file."""
+    if text.startswith(QUOTE) and text[1:2] and text[1:].startswith(DANGEROUS):
+        return text[1:]
+    return text

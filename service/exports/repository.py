@@ -1,0 +1,47 @@
+"""SQL of the exports (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+_SIDE = """
+    LEFT JOIN bureaus {s}_bu ON p.{s}_type = 'bureau' AND {s}_bu.id = p.{s}_id
+    LEFT JOIN schools {s}_sc ON p.{s}_type = 'school' AND {s}_sc.id = p.{s}_id
+    LEFT JOIN parks {s}_pk ON p.{s}_type = 'park' AND {s}_pk.id = p.{s}_id
+    LEFT JOIN enterprises {s}_en ON p.{s}_type = 'enterprise' AND {s}_en.id = p.{s}_id
+    LEFT JOIN regions {s}_r ON {s}_r.id = coalesce({s}_bu.region_id, {s}_sc.region_id,
+                                                 {s}_pk.region_id, {s}_en.region_id)
+"""
+_NAME = "coalesce({s}_bu.name, {s}_sc.name, {s}_pk.name, {s}_en.name)"
+_INSIDE = "({s}_r.path = %(path)s OR {s}_r.path LIKE %(path)s || '.%%')"
+UNIT_TYPES = ("bureau", "school")
+COUNTERPART_TYPES = ("park", "enterprise")
+
+
+def region(conn: psycopg.Connection[Any], code: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT id, code, name, path FROM regions WHERE code = %s", (code,)
+        ).fetchone()
+
+
+def pairing_rows(conn: psycopg.Connection[Any], path: str | None) -> list[dict[str, Any]]:
+    """Active partnerships between a bureau or school and a park or enterprise, either party
+    inside the region (`path` None: all), with both parties' names and region paths."""
+    where = "" if path is None else f" AND ({_INSIDE.format(s='a')} OR {_INSIDE.format(s='b')})"
+    query = f"""
+        SELECT p.id, p.a_type, p.a_id, p.b_type, p.b_id, p.progress, p.a_contact, p.b_contact,
+               {_NAME.format(s="a")} AS a_name, {_NAME.format(s="b")} AS b_name,
+               a_r.path AS a_path, b_r.path AS b_path
+        FROM partnerships p
+        {_SIDE.format(s="a")}
+        {_SIDE.format(s="b")}
+        WHERE p.status = 'active'
+          AND ((p.a_type IN ('bureau', 'school') AND p.b_type IN ('park', 'enterprise'))
+            OR (p.b_type IN ('bureau', 'school') AND p.a_type IN ('park', 'enterprise'))){where}
+        ORDER BY p.id"""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, {"path": path}).fetchall()

@@ -1,0 +1,50 @@
+"""GET /v1/exports/…: the Annex-1 pairing table of a region, blank import templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from service.auth.deps import require_user
+from service.deps import Conn
+from service.errors import NotFound
+from service.exports import pairing
+from service.exports.templates import template
+from service.exports.writer import download
+from service.ingest.service import KINDS
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"])
+Fmt = Literal["csv", "xlsx"]
+
+
+@router.get(
+    "/pairing-table.{fmt}",
+    summary="结对包联情况汇总表（附件1 版式）：标题、填报单位、八列，每对一行，单位格向下合并",
+    response_class=Response,
+    responses={200: {"description": "XLSX / CSV 文件"}, 401: {"description": "未登录"}},
+    dependencies=[Depends(require_user)],
+)
+def pairing_table(
+    fmt: Fmt,
+    conn: Conn,
+    request: Request,
+    region: Annotated[str | None, Query(max_length=12, description="区划代码，如 410100")] = None,
+) -> Response:
+    user = getattr(request.state, "user", None)
+    content, name = pairing.table(conn, user, region, fmt)
+    return download(content, name, fmt)
+
+
+@router.get(
+    "/templates/{kind}.{fmt}",
+    summary="各导入类型的空白模板（结对包联汇总表为附件1 版式）",
+    response_class=Response,
+    responses={200: {"description": "XLSX / CSV 文件"}, 404: {"description": "未知类型"}},
+)
+def import_template(kind: Annotated[str, Path(max_length=40)], fmt: Fmt) -> Response:
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise NotFound(f"未知的导入类型「{kind}」，可选：{'、'.join(KINDS)}")
+    content, name = template(spec, fmt)
+    return download(content, name, fmt)
