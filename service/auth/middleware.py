@@ -46,5 +46,9 @@ class AuthMiddleware:
 
 
 def install(app: FastAPI) -> None:
-    """Call in create_app() before the app starts."""
+    """Call in create_app() before the app starts. Also installs the browser guard (Origin
+    check for cookie-authenticated writes, security headers: service.auth.csrf)."""
+    from service.auth import csrf
+
     app.add_middleware(AuthMiddleware)
+    csrf.install(app)  # added last = outermost: refuses a cross-origin write before auth runs

@@ -8,17 +8,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from models.explain import GUARD_TEXT
+from service.auth import csrf
 from service.auth.deps import current_user
 from service.auth.schemas import ROLE_NAMES, User
 from service.config import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _csrf_field(context: Any) -> Markup:
+    value = context.get("csrf_token", "")
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(value)
+
+
+templates.env.globals["csrf_field"] = jinja2.pass_context(_csrf_field)
 
 PARTY_LABELS = {
     "bureau": "教育行政部门",
@@ -132,6 +143,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         "guard_text": EXCLUDED_TEXT,
         "mentor_kinds": MENTOR_KINDS,
         "need_kinds": NEED_KINDS,
+        "csrf_token": csrf.token(request),  # every POST form: {{ csrf_field() }}
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

@@ -3,6 +3,7 @@ a redirect to /login, never a 5xx; role gates, contact hiding and bad parameters
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,9 +14,17 @@ from tests.browser.conftest import USERS, Site
 from tests.service.auth.helpers import login as _login
 
 
+def csrf_token(c: httpx.Client) -> str:
+    """The token a signed-in page carries (its forms send it as csrf_token)."""
+    m = re.search(r'<meta name="csrf-token" content="([0-9a-f]*)">', c.get("/").text)
+    assert m is not None
+    return m.group(1)
+
+
 @contextmanager
 def login(base: str, username: str) -> Iterator[httpx.Client]:
     c = _login(base, username)
+    c.headers["X-CSRF-Token"] = csrf_token(c)  # as the forms would send it
     try:
         yield c
     finally:
@@ -126,7 +135,9 @@ def test_login_form_errors_and_safe_redirect(site: Site) -> None:
         )
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert c.get("/v1/auth/me").json()["username"] == "admin"
-        r = c.post("/logout")
+        assert c.post("/logout").status_code == 403  # no CSRF token: refused, still signed in
+        assert c.get("/v1/auth/me").status_code == 200
+        r = c.post("/logout", data={"csrf_token": csrf_token(c)})
         assert r.status_code == 303
         assert c.get("/v1/auth/me").status_code == 401
 
