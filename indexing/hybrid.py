@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 
 from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
-from indexing.rerank import RerankStage, build_stage
+from indexing.delta import DeltaSegment
 from indexing.vector_cache import VECTORS_MANIFEST, cached_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
@@ -37,23 +37,20 @@ ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below 
 
 class TermMatcher:
     """Which query terms each hit's document contains, for its explanation: one vectorised
-    binary search per term over the hits' positions (bm25s keeps each term's document ids
-    sorted), instead of scanning postings per hit."""
+    binary search per term over the hits' positions (term postings keep document positions
+    ascending, in the base and in the delta segment), instead of scanning postings per hit."""
 
-    def __init__(self, index: HybridIndex, token_ids: list[int], positions: list[int]) -> None:
-        s = index.bm25.scores
-        indptr, indices = s["indptr"], s["indices"]
+    def __init__(self, index: HybridIndex, terms: list[str], positions: list[int]) -> None:
         # rarest first: the terms that discriminate a candidate lead its explanation
-        ordered = sorted(set(token_ids), key=lambda t: indptr[t + 1] - indptr[t])
-        self._terms = [index.term_of(t) for t in ordered]
+        self._terms = sorted(set(terms), key=index.doc_freq)
         self._column = {p: j for j, p in enumerate(positions)}
         wanted = np.asarray(positions, dtype=np.int64)
-        self._has = np.zeros((len(ordered), len(positions)), dtype=bool)
-        for row, t in enumerate(ordered):
-            docs = indices[indptr[t] : indptr[t + 1]]
-            if len(docs):
-                at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-                self._has[row] = docs[at] == wanted
+        self._has = np.zeros((len(self._terms), len(positions)), dtype=bool)
+        for row, term in enumerate(self._terms):
+            for docs in index.postings_of(term):
+                if len(docs):
+                    at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+                    self._has[row] |= docs[at] == wanted
 
     def terms_for(self, position: int) -> list[str]:
         j = self._column.get(position)
@@ -90,16 +87,69 @@ class HybridIndex:
         self.manifest = manifest
         self.dense = self._dense_index(vectors, ann_threshold)
         self.fusion: FusionWeights = load_fusion_weights()
-        self.rerank: RerankStage | None = None  # issue 15: learned candidate scoring (rerank.py)
-        self._terms: list[str] | None = None
+        self.base_count = len(ids)  # positions below this are the base; the rest, the delta
+        self.live: np.ndarray | None = None  # False = tombstoned position (None: all live)
+        self.delta: DeltaSegment | None = None
+        self.avg_doc_len = float(manifest.get("avg_doc_len") or 1.0)
 
-    def term_of(self, token_id: int) -> str:
-        if self._terms is None:  # built once: inverting a large vocabulary per query costs ms
-            terms = [""] * len(self.bm25.vocab_dict)
-            for t, i in self.bm25.vocab_dict.items():
-                terms[i] = t
-            self._terms = terms
-        return self._terms[token_id]
+    # ----------------------------------------------------------------- positions
+    @property
+    def count(self) -> int:
+        """Positions (base + delta, tombstoned included): the length every mask must have."""
+        return len(self.ids)
+
+    def vector_rows(self, positions: Any) -> np.ndarray:
+        """Stored vectors at ``positions`` (base or delta)."""
+        pos = np.asarray(positions, dtype=np.int64)
+        if self.delta is None or not len(pos) or pos.max() < self.base_count:
+            return np.asarray(self.vectors[pos])
+        out = np.empty((len(pos), self.vectors.shape[1]), dtype=np.float32)
+        base = pos < self.base_count
+        out[base] = self.vectors[pos[base]]
+        out[~base] = self.delta.vectors[pos[~base] - self.base_count]
+        return out
+
+    def doc_freq(self, term: str) -> int:
+        base = self._base_df(term)
+        extra = self.delta.postings.get(term) if self.delta is not None else None
+        return base + (0 if extra is None else len(extra[0]))
+
+    def postings_of(self, term: str) -> list[np.ndarray]:
+        """The term's document positions, ascending: the base's, then the delta's."""
+        out = []
+        tid = self.bm25.vocab_dict.get(term)
+        if tid is not None:
+            s = self.bm25.scores
+            out.append(s["indices"][s["indptr"][tid] : s["indptr"][tid + 1]])
+        if self.delta is not None and term in self.delta.postings:
+            out.append(self.delta.postings[term][0])
+        return out
+
+    def with_changes(
+        self, *, dead: Any, ids: np.ndarray, vectors: np.ndarray, tokens: list[list[str]]
+    ) -> HybridIndex:
+        """A new index: positions ``dead`` tombstoned, rows (``ids``, ``vectors``, document
+        ``tokens``) appended to the delta segment. The base (FAISS, BM25, vectors) is shared;
+        this index is left as it was, so requests holding it are unaffected."""
+        twin = copy.copy(self)
+        live = self.live.copy() if self.live is not None else np.ones(self.count, dtype=bool)
+        live[np.asarray(dead, dtype=np.int64)] = False
+        twin.live = np.concatenate([live, np.ones(len(ids), dtype=bool)])
+        twin.ids = np.concatenate([self.ids, np.asarray(ids, dtype=np.int64)])
+        docs = [tuple(t) for t in tokens]
+        old = self.delta or DeltaSegment(self.base_count, np.zeros((0, vectors.shape[1]), "f4"), ())
+        base_docs, avg_len = self.base_count, self.avg_doc_len
+        twin.delta = old.extended(
+            vectors, docs, base_docs=base_docs, base_df=self._base_df, avg_len=avg_len
+        )
+        return twin
+
+    def _base_df(self, term: str) -> int:
+        tid = self.bm25.vocab_dict.get(term)
+        if tid is None:
+            return 0
+        indptr = self.bm25.scores["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
 
     @staticmethod
     def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
@@ -132,52 +182,74 @@ class HybridIndex:
         return {k: self.manifest.get(k) for k in keys}
 
     # ----------------------------------------------------------------- search
+    def _effective(self, mask: np.ndarray | None) -> np.ndarray | None:
+        """The caller's mask without tombstoned positions."""
+        if self.live is None:
+            return mask
+        return self.live if mask is None else mask & self.live
+
     def _dense(
         self, q: np.ndarray, mask: np.ndarray | None, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.ids)
+        n, base_n = self.count, self.base_count
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         if mask is not None:
             allowed = np.flatnonzero(mask)
             if len(allowed) <= EXACT_SUBSET:
-                scores = self.vectors[allowed] @ q
+                scores = self.vector_rows(allowed) @ q
                 top = _top(scores, k)
                 return allowed[top], scores[top]
-        want = k if mask is None else min(n, k * 8)
-        scores, pos = self.dense.search(q[None, :].astype(np.float32), want)
-        pos, scores = pos[0], scores[0]
-        keep = pos >= 0
-        if mask is not None:
-            keep &= mask[np.clip(pos, 0, n - 1)]
-        return pos[keep][:k], scores[keep][:k]
+        pos, scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if base_n:
+            want = k if mask is None else min(base_n, k * 8)
+            found, pos2 = self.dense.search(q[None, :].astype(np.float32), want)
+            pos, scores = pos2[0], found[0]
+            keep = pos >= 0
+            if mask is not None:
+                keep &= mask[np.clip(pos, 0, base_n - 1)]
+            pos, scores = pos[keep], scores[keep]
+        if self.delta is not None and len(self.delta):  # the delta segment, exactly
+            rows = np.arange(base_n, n)
+            if mask is not None:
+                rows = rows[mask[base_n:]]
+            extra = self.delta.vectors[rows - base_n] @ q
+            pos, scores = np.concatenate([pos, rows]), np.concatenate([scores, extra])
+            top = _top(scores, k)
+            return pos[top], scores[top]
+        return pos[:k], scores[:k]
 
     def _keyword(
         self, tokens: list[str], mask: np.ndarray | None, k: int
-    ) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray | None]:
         vocab = self.bm25.vocab_dict
         s = self.bm25.scores
-        indptr = s["indptr"]
-        token_ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
+        delta = self.delta.postings if self.delta is not None else {}
+        terms = [t for t in dict.fromkeys(tokens) if t in vocab or t in delta]
         # Query pruning: a long profile (a school with many programmes) yields hundreds of terms;
         # the rarest carry the signal, while the commonest have long postings and tiny idf.
-        if len(token_ids) > MAX_QUERY_TERMS:
-            token_ids = sorted(token_ids, key=lambda t: indptr[t + 1] - indptr[t])
-            token_ids = token_ids[:MAX_QUERY_TERMS]
-        n = len(self.ids)
-        if not token_ids or n == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), token_ids, None
+        if len(terms) > MAX_QUERY_TERMS:
+            terms = sorted(terms, key=self.doc_freq)[:MAX_QUERY_TERMS]
+        n = self.count
+        if not terms or n == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), terms, None
         scores = np.zeros(n, dtype=np.float32)
-        for t in token_ids:
-            lo, hi = indptr[t], indptr[t + 1]
-            # a document occurs once in a term's postings, so plain fancy-index += is exact
-            # (and an order of magnitude faster than np.add.at)
-            scores[s["indices"][lo:hi]] += s["data"][lo:hi]
+        indptr, indices, data = s["indptr"], s["indices"], s["data"]
+        for t in terms:
+            tid = vocab.get(t)
+            if tid is not None:
+                lo, hi = indptr[tid], indptr[tid + 1]
+                # a document occurs once in a term's postings, so plain fancy-index += is exact
+                # (and an order of magnitude faster than np.add.at)
+                scores[indices[lo:hi]] += data[lo:hi]
+            if t in delta:
+                rows, weights = delta[t]
+                scores[rows] += weights
         if mask is not None:
             scores[~mask] = 0.0
         top = _top(scores, k)
         top = top[scores[top] > 0]
-        return top, scores[top], token_ids, scores
+        return top, scores[top], terms, scores
 
     def search(
         self,
@@ -191,26 +263,24 @@ class HybridIndex:
         """Top-``k`` of the pool (dense top-k ∪ BM25 top-k), each pooled candidate scored by both
         channels and fused (``qtext``, the query's text, is for a learned scoring stage);
         ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
+        mask = self._effective(mask)
         dpos, dscore = self._dense(qvec, mask, k)
-        kpos, _, token_ids, bm25_all = self._keyword(qtokens, mask, k)
+        kpos, _, terms, bm25_all = self._keyword(qtokens, mask, k)
         pool = list(dict.fromkeys(dpos.tolist() + kpos.tolist()))
         if not pool:
             return []
         dense_of = dict(zip(dpos.tolist(), dscore.tolist(), strict=True))
         missing = [p for p in pool if p not in dense_of]
         if missing:  # keyword-only hits still get their true cosine
-            sims = self.vectors[missing] @ qvec
+            sims = self.vector_rows(missing) @ qvec
             dense_of.update(zip(missing, sims.tolist(), strict=True))
         d = np.array([dense_of[p] for p in pool], dtype=np.float64)
         b = bm25_all[pool].astype(np.float64) if bm25_all is not None else np.zeros(len(pool))
         fused = fuse_scores(d, b, self.fusion)
-        if self.rerank is not None:  # issue 15 hook: the learned stage scores the pool
-            text = qtext if qtext is not None else "".join(qtokens)
-            fused = self.rerank.score(self, text, qvec, qtokens, np.asarray(pool), d, b, fused)
         lo, hi = float(fused.min()), float(fused.max())
         scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
         order = np.argsort(-fused, kind="stable")[:k].tolist()
-        matcher = TermMatcher(self, token_ids, [pool[j] for j in order]) if token_ids else None
+        matcher = TermMatcher(self, terms, [pool[j] for j in order]) if terms else None
         return [Hit(pool[j], float(d[j]), float(b[j]), float(scaled[j]), matcher) for j in order]
 
 
@@ -232,14 +302,14 @@ def open_hybrid_index(
     data_version: str,
     progress: bool = False,
     ann_threshold: int = ANN_THRESHOLD,
-    rerank_model: Any = True,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> HybridIndex:
-    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes and
-    the learned scoring stage (``rerank_model``: see :func:`indexing.rerank.build_stage`).
+    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes.
 
     The folder's ``manifest.json`` (read and checked first) names what built the index and
     checksums the two sub-manifests (``vectors.json``, ``bm25/manifest.json``), which checksum
-    their own files; anything damaged is logged as a repair and rebuilt."""
+    their own files; anything damaged is logged as a repair and rebuilt. ``known`` (ids, text
+    hashes, vectors) supplies vectors encoded elsewhere (a compaction's delta rows)."""
     try:
         read_manifest(directory, ENTITY_MANIFEST, {"entity": entity})
     except Mismatch:
@@ -248,9 +318,9 @@ def open_hybrid_index(
         record_repair("manifest", directory, str(exc))
     hashes = text_hashes(texts)
     vectors, reencoded = cached_vectors(
-        directory, ids, texts, hashes, encoder, label=entity, progress=progress
+        directory, ids, texts, hashes, encoder, label=entity, progress=progress, known=known
     )
-    bm25 = _bm25(directory / "bm25", ids, hashes, texts)
+    bm25, avg_len = _bm25(directory / "bm25", ids, hashes, texts)
     meta = {
         "entity": entity,
         "encoder": encoder.id,
@@ -261,11 +331,11 @@ def open_hybrid_index(
         "reencoded": reencoded,
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
         "fusion": load_fusion_weights().__dict__,
+        "avg_doc_len": avg_len,
     }
     files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
     manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
     index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
-    index.rerank = build_stage(texts, encoder, rerank_model)  # issue 15 hook
     return index
 
 
@@ -283,18 +353,23 @@ BM25_FILES = (
 )
 
 
-def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]) -> bm25s.BM25:
+def _bm25(
+    directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
+) -> tuple[bm25s.BM25, float]:
     """BM25 over the texts, reloaded from disk (by memory map) when built from the very same
     (id, text) rows in the same order: jieba tokenisation is the slowest part of loading a large
-    snapshot. The folder's manifest keys it and checksums every file; a damaged one is rebuilt."""
+    snapshot. The folder's manifest keys it and checksums every file; a damaged one is rebuilt.
+    Returns the index and its average document length (in tokens), which the delta segment
+    needs to weigh fresh rows like the base's."""
     key = hashlib.blake2b(
         BM25_VERSION.encode() + ids.astype(np.int64).tobytes() + hashes.tobytes(), digest_size=16
     ).hexdigest()
     if texts:
         try:
-            if read_manifest(directory, BM25_MANIFEST, {"key": key}) is not None:
+            found = read_manifest(directory, BM25_MANIFEST, {"key": key})
+            if found is not None:
                 loaded = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
-                return _sorted_postings(loaded)
+                return _sorted_postings(loaded), float(found.get("avg_doc_len") or 1.0)
         except Mismatch:
             pass  # built from other rows: rebuild below
         except Damaged as exc:
@@ -305,15 +380,18 @@ def _bm25(directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
     if not texts:
         bm25.vocab_dict = {}
         bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
-        return bm25
-    bm25.index([t or [""] for t in _tokenize_all(texts)], show_progress=False)
+        return bm25, 1.0
+    tokens = [t or [""] for t in _tokenize_all(texts)]
+    avg_len = float(np.mean([len(t) for t in tokens]))
+    bm25.index(tokens, show_progress=False)
     _sorted_postings(bm25)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / BM25_MANIFEST).unlink(missing_ok=True)  # no manifest vouches for half a save
     bm25.save(str(directory), show_progress=False)
     (directory / "key.txt").unlink(missing_ok=True)  # the older layout's key file
-    write_manifest(directory, BM25_MANIFEST, BM25_FILES, {"key": key, "version": BM25_VERSION})
-    return bm25
+    meta = {"key": key, "version": BM25_VERSION, "avg_doc_len": avg_len}
+    write_manifest(directory, BM25_MANIFEST, BM25_FILES, meta)
+    return bm25, avg_len
 
 
 def _sorted_postings(bm25: bm25s.BM25) -> bm25s.BM25:

@@ -48,11 +48,13 @@ def cached_vectors(
     queries: bool = False,
     label: str = "",
     progress: bool = False,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts`` (rows keyed by ``ids``): reused from ``directory`` where id and text
     hash match, encoded otherwise; the folder is rewritten when anything changed. Returns the
     vectors (a read-only memory map of the folder's file) and how many were encoded.
-    ``queries`` encodes with the query side of the encoder."""
+    ``queries`` encodes with the query side of the encoder; ``known`` (ids, hashes, vectors)
+    are vectors encoded elsewhere, used like cached ones."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
     cached = _read(directory, meta)
@@ -73,6 +75,15 @@ def cached_vectors(
         found = np.flatnonzero(src >= 0)
         vectors[found] = c_vectors[src[found]]
         todo[found] = False
+    if known is not None and todo.any():
+        k_ids, k_hashes, k_vectors = known
+        pairs = zip(k_ids.tolist(), k_hashes.tolist(), strict=True)
+        spare = {(int(i), h): n for n, (i, h) in enumerate(pairs)}
+        for row in np.flatnonzero(todo).tolist():
+            hit = spare.get((int(ids[row]), hashes[row].tobytes()))
+            if hit is not None:
+                vectors[row] = k_vectors[hit]
+                todo[row] = False
     missing = np.flatnonzero(todo)
     if len(missing):
         vectors[missing] = _encode(

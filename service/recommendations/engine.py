@@ -1,5 +1,5 @@
 """The recommendation engine: one immutable state (snapshots, retrieval indexes, graph, ranker,
-query vectors) behind a holder that swaps it atomically.
+query vectors; state.py) behind a holder that swaps it atomically.
 
 Every change is built to the side and published with one reference assignment; a request pins
 the state current at its start (``Engine.refresh`` does it, in a context variable, so each
@@ -7,10 +7,10 @@ request served by FastAPI sees its own pin) and every read through the engine du
 request (masks, index search, rows, graph, versions) comes from that one pinned state. Building
 a state never mutates one that was published.
 
-Freshness: every request compares the data versions in PostgreSQL (bumped by triggers on every
-write) with the ones the state was built from. A partnership change rebuilds the graph before
-the request goes on; a changed catalogue table is rebuilt in the background when the engine
-has a pool (the old state serves meanwhile), here otherwise.
+Freshness: every request reads the last row change logged (migration 0020) and the data
+versions. Changed catalogue rows are applied as deltas (freshness.py) — in the background when
+the engine has a pool, here otherwise; a partnership change rebuilds the graph before the
+request goes on. A first load, a TRUNCATE, or more than ``MAX_CHANGES`` at once rebuild in full.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,121 +27,34 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from indexing.hybrid import HybridIndex, open_hybrid_index
-from indexing.vector_cache import cached_vectors, text_hash, text_hashes
-from models import profiles
+from indexing.artefacts import repairs
+from indexing.hybrid import open_hybrid_index
+from indexing.vector_cache import cached_vectors, text_hashes
 from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from models.text import tokenize
+from service.recommendations import freshness
 from service.recommendations import repository as repo
 from service.recommendations.snapshot import Snapshot
+from service.recommendations.state import (
+    _PINS,
+    CAPACITY,
+    DEPENDS,
+    QUERY_CHARS,
+    SOURCES,
+    SUBJECTS,
+    Candidates,
+    EngineState,
+    SubjectVectors,
+    _empty_state,
+)
 
+__all__ = ["CAPACITY", "QUERY_CHARS", "SOURCES", "Candidates", "Engine", "EngineState"]
 log = logging.getLogger(__name__)
-
-RowsOf = Callable[[psycopg.Connection], Any]
-TextOf = Callable[[dict[str, Any]], str]
-
-# entity → (rows loader, profile text)
-SOURCES: dict[str, tuple[RowsOf, TextOf]] = {
-    "enterprise": (
-        repo.enterprises,
-        lambda r: profiles.enterprise_text(r, r.get("need_texts") or []),
-    ),
-    "programme": (repo.programmes, profiles.programme_text),
-    "mentor": (repo.mentors, profiles.mentor_text),
-    "practice_base": (repo.practice_bases, profiles.practice_base_text),
-}
-# Which data versions a snapshot depends on (enterprise text includes its open needs, etc.).
-# Capacity left is not in a snapshot: it is read from the graph, which follows every
-# partnership change at once (see capacity_left).
-DEPENDS: dict[str, tuple[str, ...]] = {
-    "enterprise": ("enterprise", "need", "park"),
-    "programme": ("programme", "school"),
-    "mentor": ("mentor", "school", "enterprise"),
-    "practice_base": ("practice_base", "enterprise", "school"),
-}
-# Capacity column, and which partners use it up (None = any partner).
-CAPACITY: dict[str, tuple[str, str | None]] = {
-    "programme": ("capacity", "enterprise"),
-    "mentor": ("capacity", None),
-    "practice_base": ("slots_per_term", None),
-}
-
-
-QUERY_CHARS = 256  # characters of a query text the encoder sees
-
-# Stored subjects (who asks) → (rows loader, query text, data versions it depends on). Their
-# query vectors are encoded ahead, like the candidates' document vectors, and looked up by id
-# and text hash; free text (and a row changed since) is encoded at request time.
-SUBJECTS: dict[str, tuple[RowsOf, TextOf, tuple[str, ...]]] = {
-    "school": (
-        repo.all_schools,
-        lambda r: profiles.school_query_text(r, r["programmes"]),
-        ("school", "programme"),
-    ),
-    "programme": (repo.all_programmes, profiles.programme_text, ("programme", "school")),
-    "park": (repo.all_parks, profiles.park_query_text, ("park",)),
-    "need": (repo.all_needs, profiles.need_text, ("need", "enterprise")),
-}
-
-
-@dataclass(frozen=True)
-class Candidates:
-    snapshot: Snapshot
-    index: HybridIndex
-    built_from: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class SubjectVectors:
-    """Query vectors of one stored subject type, by id, valid while the text hash matches."""
-
-    slot: Mapping[int, tuple[bytes, int]]  # id → (text hash, row of `vectors`)
-    vectors: np.ndarray
-    built_from: tuple[int, ...]
-
-    def get(self, subject_id: int, text: str) -> np.ndarray | None:
-        found = self.slot.get(subject_id)
-        if found is None or found[0] != text_hash(text):
-            return None
-        return self.vectors[found[1]]
-
-
-@dataclass(frozen=True)
-class EngineState:
-    """Everything a request reads, published as a whole and never changed after."""
-
-    candidates: Mapping[str, Candidates]
-    subjects: Mapping[str, SubjectVectors]
-    graph: PartnershipGraph
-    clusters: Sequence[list[int]]
-    ranker: Ranker
-    graph_from: tuple[int, ...] = ()
-
-    def with_candidates(self, entity: str, cands: Candidates, **more: Any) -> EngineState:
-        return replace(
-            self, candidates=MappingProxyType({**self.candidates, entity: cands}), **more
-        )
-
-    def with_subjects(self, kind: str, vectors: SubjectVectors) -> EngineState:
-        return replace(self, subjects=MappingProxyType({**self.subjects, kind: vectors}))
-
-
-# The state each request pinned, per engine (by id): set by Engine.refresh/pin. FastAPI runs
-# every sync handler in a copy of the context, so a pin never outlives its request there.
-_PINS: ContextVar[Mapping[int, EngineState]] = ContextVar("xiaoqi_engine_pins")
-
-
-def _empty_state(ranker: Ranker) -> EngineState:
-    return EngineState(
-        candidates=MappingProxyType({}),
-        subjects=MappingProxyType({}),
-        graph=PartnershipGraph(),
-        clusters=(),
-        ranker=ranker,
-    )
+SUBJECT_REFRESH_S = 10.0  # stored subjects' query vectors are refreshed at most this often
+GAP_WAIT_S = 30.0  # a sequence gap (a transaction not yet committed) is re-read this long
 
 
 class Engine:
@@ -166,11 +78,15 @@ class Engine:
         self.pool = pool  # a psycopg_pool.ConnectionPool: enables background refreshes
         self._state = state or _empty_state(ranker or Ranker.default())
         self._swap_lock = threading.Lock()  # read-modify-write of the published state
-        self._build_lock = threading.Lock()  # one snapshot/index builder at a time
+        self._build_lock = threading.Lock()  # one builder (deltas, rebuilds) at a time
         self._graph_lock = threading.Lock()
         self._background: threading.Thread | None = None
+        self._compacting: dict[str, threading.Thread] = {}
+        self._gaps: dict[int, float] = {}  # change seqs skipped (not yet committed?) → first seen
+        self._subjects_at = 0.0
         self._query_cache: dict[str, np.ndarray] = {}
         self._token_cache: dict[str, list[str]] = {}
+        self.applied: dict[str, Any] = {}  # last delta: rows per entity, seconds (for /health)
 
     @classmethod
     def load(
@@ -218,7 +134,7 @@ class Engine:
         _PINS.set(MappingProxyType({**_PINS.get({}), id(self): state}))
         return state
 
-    def _publish(self, change: Callable[[EngineState], EngineState]) -> None:
+    def _publish(self, change: Any) -> None:
         with self._swap_lock:
             self._state = change(self._state)
 
@@ -246,37 +162,41 @@ class Engine:
     def refresh(
         self, conn: psycopg.Connection[Any], *, progress: bool = False, release: bool = False
     ) -> dict[str, float]:
-        """Bring the engine up to the database's data versions, then pin the resulting state
-        for this request; returns seconds per part.
+        """Bring the engine up to the database, then pin the resulting state for this request;
+        returns seconds per part.
 
         The partnership graph (which every guard and capacity reads) is rebuilt synchronously,
-        so a new partnership is respected by the very next request. A changed catalogue table is
-        re-snapshotted and re-indexed in the background when the engine has a pool (the old
-        state serves meanwhile); without a pool (CLI, benchmarks) it happens here.
-
-        ``release`` ends the (read-only) transaction after each table is read, so a long first
-        load holds no table locks that a concurrent TRUNCATE or migration could deadlock with.
+        so a new partnership is respected by the very next request. Changed catalogue rows are
+        applied as deltas in the background when the engine has a pool (the current state
+        serves meanwhile, for the few milliseconds that takes); without a pool (CLI,
+        benchmarks) here. ``release`` ends the (read-only) transaction after each table is
+        read, so a long first load holds no locks a concurrent TRUNCATE could deadlock with.
         """
         versions = repo.data_versions(conn)
+        seq = repo.change_seq(conn)
         spent: dict[str, float] = {}
         state = self._state
-        stale = _stale_entities(state, versions)
-        stale_subjects = _stale_subjects(state, versions)
-        missing = [e for e in stale if e not in state.candidates]
-        missing += [f"subject:{e}" for e in stale_subjects if e not in state.subjects]
-        later = len(stale) + len(stale_subjects) > len(missing)
-        if missing or (later and self.pool is None):
+        missing = [e for e in SOURCES if e not in state.candidates]
+        missing += [f"subject:{k}" for k in SUBJECTS if k not in state.subjects]
+        behind = seq > state.change_seq or bool(self._gaps)
+        subjects_due = bool(_stale_subjects(state, versions)) and (
+            self.pool is None or time.monotonic() - self._subjects_at > SUBJECT_REFRESH_S
+        )
+        if missing:
             with self._build_lock:
                 spent.update(self._rebuild(conn, versions, progress=progress, release=release))
-        elif later:
-            self._refresh_in_background()
+        elif (behind or subjects_due) and self.pool is not None:
+            self._catch_up_in_background()
+        elif behind or subjects_due:
+            with self._build_lock:
+                spent.update(self._catch_up(conn, versions))
         state = self._state
-        if _graph_stamp(state, versions) != state.graph_from:
+        stamp = _graph_stamp(versions)
+        if stamp != state.graph_from:
             with self._graph_lock:
-                state = self._state
-                if _graph_stamp(state, versions) != state.graph_from:
+                if stamp != self._state.graph_from:
                     t0 = time.perf_counter()
-                    graph, stamp = self._build_graph(conn, state, versions)
+                    graph = self._build_graph(conn, self._state, stamp)
                     self._publish(lambda s: replace(s, graph=graph, graph_from=stamp))
                     spent["graph"] = time.perf_counter() - t0
         self.pin()
@@ -289,41 +209,155 @@ class Engine:
         *,
         progress: bool,
         release: bool,
+        entities: Sequence[str] = tuple(SOURCES),
     ) -> dict[str, float]:
-        """Rebuild what is stale (call with the build lock held); each part is published as
-        soon as it is ready, together with what depends on it."""
+        """Build ``entities`` and every stored subject in full from PostgreSQL (call with the
+        build lock held); each is published as soon as it is ready."""
         spent: dict[str, float] = {}
-        for entity in _stale_entities(self._state, versions):
+        seq = repo.change_seq(conn)  # read first: later changes are replayed as deltas
+        for entity in entities:
             t0 = time.perf_counter()
             cands, clusters = self._build_candidates(conn, entity, versions, progress=progress)
             more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
-            self._publish(lambda s: s.with_candidates(entity, cands, **more))  # noqa: B023
+            self._publish(lambda s: s.with_candidates({entity: cands}, **more))  # noqa: B023
             spent[entity] = time.perf_counter() - t0
             if release:
                 conn.rollback()
-        for kind in _stale_subjects(self._state, versions):
-            t0 = time.perf_counter()
-            vectors = self._build_subjects(conn, kind, versions, progress=progress)
-            self._publish(lambda s: s.with_subjects(kind, vectors))  # noqa: B023
-            spent[f"subject:{kind}"] = time.perf_counter() - t0
-            if release:
-                conn.rollback()
+        if not self._state.change_seq:
+            self._publish(lambda s: replace(s, change_seq=seq))
+        spent.update(self._refresh_subjects(conn, versions, progress=progress, release=release))
         return spent
 
-    def _refresh_in_background(self) -> None:
+    def _refresh_subjects(
+        self, conn: psycopg.Connection[Any], versions: dict[str, int], **kw: Any
+    ) -> dict[str, float]:
+        spent: dict[str, float] = {}
+        for kind in _stale_subjects(self._state, versions):
+            t0 = time.perf_counter()
+            vectors = self._build_subjects(conn, kind, versions, progress=kw.get("progress", False))
+            self._publish(lambda s: s.with_subjects(kind, vectors))  # noqa: B023
+            spent[f"subject:{kind}"] = time.perf_counter() - t0
+            if kw.get("release"):
+                conn.rollback()
+        self._subjects_at = time.monotonic()
+        return spent
+
+    def _catch_up(
+        self, conn: psycopg.Connection[Any], versions: dict[str, int]
+    ) -> dict[str, float]:
+        """Apply the row changes logged since the state's ``change_seq`` as deltas (call with
+        the build lock held)."""
+        t0 = time.perf_counter()
+        state = self._state
+        cursor = state.change_seq
+        changes = repo.changes_since(conn, cursor, freshness.MAX_CHANGES + 1)
+        if self._gaps:
+            changes += repo.changes_at(conn, sorted(self._gaps))
+        if len(changes) > freshness.MAX_CHANGES:  # a bulk import: rebuild, deltas would be slow
+            seq = repo.change_seq(conn)
+            spent = self._rebuild(conn, versions, progress=False, release=True)
+            self._publish(lambda s: replace(s, change_seq=max(s.change_seq, seq)))
+            self._gaps.clear()
+            return spent
+        top = max([cursor, *(int(c["seq"]) for c in changes)])
+        self._track_gaps(cursor, top, {int(c["seq"]) for c in changes})
+        touched, full = freshness.affected(changes, state.candidates)
+        updated: dict[str, Candidates] = {}
+        for entity in full:
+            updated[entity], _ = self._build_candidates(conn, entity, versions, progress=False)
+        for entity, ids in touched.items():
+            if entity not in full and entity in state.candidates:
+                updated[entity] = freshness.apply_rows(
+                    self, conn, state.candidates[entity], entity, ids
+                )
+        self._publish(lambda s: s.with_candidates(updated, change_seq=max(s.change_seq, top)))
+        spent = {"delta": time.perf_counter() - t0}
+        self.applied = {
+            "rows": {e: len(ids) for e, ids in touched.items()},
+            "rebuilt": sorted(full),
+            "seconds": round(spent["delta"], 4),
+        }
+        if "enterprise" in updated:  # duplicate clusters and group/industry facts follow
+            t1 = time.perf_counter()
+            clusters = _clusters(self._state.candidates["enterprise"].snapshot)
+            self._publish(lambda s: replace(s, clusters=clusters))
+            graph = self._build_graph(conn, self._state, _graph_stamp(versions))
+            self._publish(lambda s: replace(s, graph=graph))
+            spent["clusters+graph"] = time.perf_counter() - t1
+        for entity, cands in updated.items():
+            if freshness.needs_compaction(cands):
+                self._compact_in_background(entity)
+        if self.pool is None or time.monotonic() - self._subjects_at > SUBJECT_REFRESH_S:
+            spent.update(self._refresh_subjects(conn, versions))
+        return spent
+
+    def _track_gaps(self, cursor: int, top: int, seen: set[int]) -> None:
+        """Sequence numbers below ``top`` not yet visible may belong to a transaction still
+        committing: re-read them for a while (a rolled-back one never appears)."""
+        now = time.monotonic()
+        for s in seen:
+            self._gaps.pop(s, None)
+        if top - cursor - len(seen) <= 10_000:
+            for s in range(cursor + 1, top + 1):
+                if s not in seen:
+                    self._gaps.setdefault(s, now)
+        for s, at in list(self._gaps.items()):
+            if now - at > GAP_WAIT_S:
+                del self._gaps[s]
+
+    def _catch_up_in_background(self) -> None:
         if self._background is not None and self._background.is_alive():
-            return  # one rebuild at a time; it re-reads the versions when it starts
+            return  # one at a time; it reads the log when it starts
 
         def work() -> None:
             try:
-                assert self.pool is not None
                 with self._build_lock, self.pool.connection() as conn:
-                    self._rebuild(conn, repo.data_versions(conn), progress=False, release=True)
-            except Exception:  # the old state keeps serving; the next request retries
-                log.exception("background index refresh failed")
+                    self._catch_up(conn, repo.data_versions(conn))
+            except Exception:  # the current state keeps serving; the next request retries
+                log.exception("background delta refresh failed")
 
         self._background = threading.Thread(target=work, name="xiaoqi-refresh", daemon=True)
         self._background.start()
+
+    def _compact_in_background(self, entity: str) -> None:
+        """Rebuild ``entity``'s base from PostgreSQL beside the serving deltas (no vector is
+        encoded again), replay what changed meanwhile, and publish it."""
+        running = self._compacting.get(entity)
+        if running is not None and running.is_alive():
+            return
+        if self.pool is None:
+            self._compact(entity)
+            return
+        thread = threading.Thread(target=self._compact, args=(entity,), daemon=True)
+        self._compacting[entity] = thread
+        thread.start()
+
+    def _compact(self, entity: str) -> None:
+        try:
+            conn_cm = self.pool.connection() if self.pool is not None else None
+            if conn_cm is None:
+                return
+            with conn_cm as conn:
+                old = self._state.candidates[entity]
+                seq = repo.change_seq(conn)
+                versions = repo.data_versions(conn)
+                known = freshness.known_vectors(old)
+                fresh, clusters = self._build_candidates(
+                    conn, entity, versions, progress=False, known=known
+                )
+                conn.rollback()
+                with self._build_lock:
+                    state = self._state
+                    later = repo.changes_since(conn, seq, freshness.MAX_CHANGES)
+                    later = [c for c in later if int(c["seq"]) <= state.change_seq]
+                    touched, _ = freshness.affected(later, {**state.candidates, entity: fresh})
+                    if entity in touched:
+                        fresh = freshness.apply_rows(self, conn, fresh, entity, touched[entity])
+                    more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
+                    self._publish(lambda s: s.with_candidates({entity: fresh}, **more))
+                log.info("compacted %s: %d rows in the new base", entity, fresh.index.base_count)
+        except Exception:
+            log.exception("compaction of %s failed; its deltas keep serving", entity)
 
     def _build_candidates(
         self,
@@ -332,6 +366,7 @@ class Engine:
         versions: dict[str, int],
         *,
         progress: bool,
+        known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> tuple[Candidates, list[list[int]] | None]:
         loader, text_of = SOURCES[entity]
         snap = Snapshot.build(entity, loader(conn), text_of, version=versions.get(entity, 0))
@@ -344,15 +379,11 @@ class Engine:
             encoder=self.encoder,
             data_version=".".join(map(str, stamp)),
             progress=progress,
+            known=known,
             **({"ann_threshold": 2**62} if self.exact else {}),
         )
         snap.texts = []  # the index keeps what it needs
-        clusters = None
-        if entity == "enterprise":
-            clusters = duplicate_clusters(
-                EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
-                for r in snap.rows
-            )
+        clusters = _clusters(snap) if entity == "enterprise" else None
         return Candidates(snapshot=snap, index=index, built_from=stamp), clusters
 
     def _build_subjects(
@@ -385,21 +416,17 @@ class Engine:
         return SubjectVectors(MappingProxyType(slot), vectors, _stamp(versions, deps))
 
     def _build_graph(
-        self,
-        conn: psycopg.Connection[Any],
-        state: EngineState,
-        versions: dict[str, int],
-    ) -> tuple[PartnershipGraph, tuple[int, ...]]:
-        stamp = _graph_stamp(state, versions)
+        self, conn: psycopg.Connection[Any], state: EngineState, stamp: tuple[int, ...]
+    ) -> PartnershipGraph:
         ent = state.candidates.get("enterprise")
         groups: dict[int, str] = {}
         industries: dict[int, list[str]] = {}
         if ent is not None:
-            for row in ent.snapshot.rows:
+            for row in ent.snapshot.live_rows():
                 if row.get("group_name"):
                     groups[row["id"]] = row["group_name"]
                 industries[row["id"]] = row.get("industry_codes") or []
-        graph = PartnershipGraph.build(
+        return PartnershipGraph.build(
             repo.active_partnerships(conn),
             duplicate_clusters=list(state.clusters),
             groups=groups,
@@ -407,7 +434,6 @@ class Engine:
             enterprise_industries=industries,
             version=stamp[0],
         )
-        return graph, stamp
 
     def exact_copy(self) -> Engine:
         """This engine with exact brute-force dense search everywhere (for benchmarks): the
@@ -461,11 +487,14 @@ class Engine:
         return tokens
 
     def versions(self) -> dict[str, Any]:
+        """What produced an answer (stored with every run): encoder, ranker, each index's
+        manifest with its delta (rows appended, tombstones) and the change log position."""
         state = self.state
         return {
             "encoder": self.encoder.id,
             "ranker": state.ranker.version,
-            "indexes": {e: c.index.manifest_summary() for e, c in state.candidates.items()},
+            "change_seq": state.change_seq,
+            "indexes": {e: _index_summary(c) for e, c in state.candidates.items()},
             "graph": {
                 "partnership_version": state.graph.version,
                 "edges": state.graph.edge_count,
@@ -473,17 +502,40 @@ class Engine:
         }
 
 
+def health(engine: Engine) -> dict[str, Any]:
+    """What /health can say about the engine: per entity rows, delta size, compaction running;
+    the change log position; damaged artefacts rebuilt in this process."""
+    state = engine.latest
+    return {
+        "change_seq": state.change_seq,
+        "indexes": {e: _index_summary(c) for e, c in state.candidates.items()},
+        "compacting": sorted(e for e, t in engine._compacting.items() if t.is_alive()),
+        "last_delta": engine.applied,
+        "repairs": repairs(),
+    }
+
+
+def _index_summary(cands: Candidates) -> dict[str, Any]:
+    index = cands.index
+    tombstones = 0 if index.live is None else int((~index.live).sum())
+    return {
+        **index.manifest_summary(),
+        "live": cands.snapshot.live_count,
+        "delta_rows": len(index.delta) if index.delta is not None else 0,
+        "tombstones": tombstones,
+        "delta_encoded": cands.encoded,
+    }
+
+
+def _clusters(snap: Snapshot) -> list[list[int]]:
+    return duplicate_clusters(
+        EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
+        for r in snap.live_rows()
+    )
+
+
 def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(versions.get(k, 0) for k in keys)
-
-
-def _stale_entities(state: EngineState, versions: dict[str, int]) -> list[str]:
-    return [
-        e
-        for e in SOURCES
-        if _stamp(versions, DEPENDS[e])
-        != (state.candidates[e].built_from if e in state.candidates else None)
-    ]
 
 
 def _stale_subjects(state: EngineState, versions: dict[str, int]) -> list[str]:
@@ -494,8 +546,5 @@ def _stale_subjects(state: EngineState, versions: dict[str, int]) -> list[str]:
     ]
 
 
-def _graph_stamp(state: EngineState, versions: dict[str, int]) -> tuple[int, ...]:
-    # The graph also follows the snapshots it reads groups and industries from.
-    c = state.candidates
-    snaps = tuple(id(c[e].snapshot) if e in c else 0 for e in ("enterprise", "programme"))
-    return (versions.get("partnership", 0), versions.get("programme", 0), *snaps)
+def _graph_stamp(versions: dict[str, int]) -> tuple[int, ...]:
+    return (versions.get("partnership", 0), versions.get("programme", 0))

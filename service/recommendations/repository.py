@@ -23,6 +23,33 @@ def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {r["entity_type"]: int(r["version"]) for r in rows}
 
 
+def change_seq(conn: psycopg.Connection[Any]) -> int:
+    """The last row change logged (migration 0020); 0 before any."""
+    row: Any = conn.execute("SELECT coalesce(max(seq), 0) AS seq FROM row_changes").fetchone()
+    return int(row["seq"])
+
+
+def changes_since(conn: psycopg.Connection[Any], seq: int, limit: int) -> list[Row]:
+    """Row changes after ``seq``, oldest first, at most ``limit``."""
+    return conn.execute(
+        "SELECT seq, entity_type, row_id FROM row_changes WHERE seq > %s ORDER BY seq LIMIT %s",
+        (seq, limit),
+    ).fetchall()
+
+
+def changes_at(conn: psycopg.Connection[Any], seqs: Sequence[int]) -> list[Row]:
+    """The row changes with these sequence numbers (gaps seen earlier, now committed)."""
+    return conn.execute(
+        "SELECT seq, entity_type, row_id FROM row_changes WHERE seq = ANY(%s) ORDER BY seq",
+        (list(seqs),),
+    ).fetchall()
+
+
+def _only(column: str, ids: Sequence[int] | None) -> tuple[str, tuple[Any, ...]]:
+    """A WHERE clause limiting a snapshot query to ``ids`` (all rows when None)."""
+    return ("", ()) if ids is None else (f"WHERE {column} = ANY(%s)", (list(ids),))
+
+
 def stream(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()) -> Iterator[Row]:
     with conn.cursor(name="xiaoqi_snapshot") as cur:
         cur.itersize = 5000
@@ -30,7 +57,8 @@ def stream(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()
         yield from cur
 
 
-def enterprises(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+def enterprises(conn: psycopg.Connection[Any], ids: Sequence[int] | None = None) -> Iterator[Row]:
+    where, params = _only("e.id", ids)
     return stream(
         conn,
         f"""
@@ -43,11 +71,14 @@ def enterprises(conn: psycopg.Connection[Any]) -> Iterator[Row]:
                          WHERE n.enterprise_id = e.id AND n.status = 'open'), '{{}}') AS need_kinds
         FROM enterprises e {_REGION_JOIN.format(col="e.region_id")}
         LEFT JOIN parks p ON p.id = e.park_id
+        {where}
         ORDER BY e.id""",
+        params,
     )
 
 
-def programmes(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+def programmes(conn: psycopg.Connection[Any], ids: Sequence[int] | None = None) -> Iterator[Row]:
+    where, params = _only("pr.id", ids)
     return stream(
         conn,
         f"""
@@ -55,11 +86,14 @@ def programmes(conn: psycopg.Connection[Any]) -> Iterator[Row]:
                pr.capacity, pr.school_id, s.name AS school_name, s.kind AS school_kind, {_REGION}
         FROM programmes pr JOIN schools s ON s.id = pr.school_id
         {_REGION_JOIN.format(col="s.region_id")}
+        {where}
         ORDER BY pr.id""",
+        params,
     )
 
 
-def mentors(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+def mentors(conn: psycopg.Connection[Any], ids: Sequence[int] | None = None) -> Iterator[Row]:
+    where, params = _only("m.id", ids)
     return stream(
         conn,
         f"""
@@ -69,11 +103,16 @@ def mentors(conn: psycopg.Connection[Any]) -> Iterator[Row]:
         FROM mentors m LEFT JOIN schools s ON s.id = m.school_id
         LEFT JOIN enterprises e ON e.id = m.enterprise_id
         {_REGION_JOIN.format(col="coalesce(s.region_id, e.region_id)")}
+        {where}
         ORDER BY m.id""",
+        params,
     )
 
 
-def practice_bases(conn: psycopg.Connection[Any]) -> Iterator[Row]:
+def practice_bases(
+    conn: psycopg.Connection[Any], ids: Sequence[int] | None = None
+) -> Iterator[Row]:
+    where, params = _only("b.id", ids)
     return stream(
         conn,
         f"""
@@ -83,7 +122,9 @@ def practice_bases(conn: psycopg.Connection[Any]) -> Iterator[Row]:
         FROM practice_bases b LEFT JOIN enterprises e ON e.id = b.host_enterprise_id
         LEFT JOIN schools s ON s.id = b.host_school_id
         {_REGION_JOIN.format(col="b.region_id")}
+        {where}
         ORDER BY b.id""",
+        params,
     )
 
 

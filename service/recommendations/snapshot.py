@@ -1,7 +1,10 @@
 """In-memory snapshots of each candidate type: metadata arrays for fast filters and features.
 
-A snapshot is rebuilt from PostgreSQL when the table's data version moves (see engine.py); the
-retrieval index beside it is built or loaded by indexing/ with a manifest.
+A snapshot is built from PostgreSQL once (and again at compaction); changed rows are applied by
+``with_changes``, which returns a new snapshot: edited and created rows are appended, the
+positions they supersede (and deleted rows) are tombstoned in ``live``, and every mask leaves
+tombstoned positions out. Positions match the hybrid index's (base, then delta segment). A
+published snapshot is never changed (the lazily built inverted indexes are caches).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Snapshot:
     by_division: dict[str, np.ndarray]  # GB/T 4754 division → positions
     version: int = 0
     texts: list[str] = field(default_factory=list)
+    live: np.ndarray | None = None  # False = tombstoned position; None = all live
     _inverted: dict[str, dict[Any, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -64,23 +68,71 @@ class Snapshot:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def live_count(self) -> int:
+        return len(self.rows) if self.live is None else int(self.live.sum())
+
+    def with_changes(
+        self, rows: list[dict[str, Any]], deleted: Iterable[int], text_of: Any, version: int
+    ) -> tuple[Snapshot, list[int], list[str]]:
+        """A new snapshot with ``rows`` (created or edited) appended and ``deleted`` ids gone.
+        Returns it, the positions it tombstones and the appended rows' profile texts."""
+        start = len(self.rows)
+        fresh = Snapshot.build(self.entity, rows, text_of)
+        gone = {int(i) for i in deleted} | {int(i) for i in fresh.ids.tolist()}
+        dead = [self.pos[i] for i in gone if i in self.pos]
+        live = self.live.copy() if self.live is not None else np.ones(start, dtype=bool)
+        live[dead] = False
+        pos = dict(self.pos)
+        for i in gone:
+            pos.pop(i, None)
+        pos.update((int(i), start + n) for n, i in enumerate(fresh.ids.tolist()))
+        inverted = {}
+        for key, index in self._inverted.items():  # extend the caches already built
+            extra = fresh._inverted_for(key)
+            inverted[key] = _merged(index, extra, start)
+        snap = Snapshot(
+            entity=self.entity,
+            rows=self.rows + fresh.rows,
+            ids=np.concatenate([self.ids, fresh.ids]),
+            pos=pos,
+            lat=np.concatenate([self.lat, fresh.lat]),
+            lon=np.concatenate([self.lon, fresh.lon]),
+            by_region=_merged(self.by_region, fresh.by_region, start),
+            by_division=_merged(self.by_division, fresh.by_division, start),
+            version=version,
+            live=np.concatenate([live, np.ones(len(fresh.rows), dtype=bool)]),
+            _inverted=inverted,
+        )
+        return snap, dead, fresh.texts
+
+    def live_rows(self) -> list[dict[str, Any]]:
+        if self.live is None:
+            return self.rows
+        return [self.rows[i] for i in np.flatnonzero(self.live).tolist()]
+
     # ----------------------------------------------------------------- masks
+    def _alive(self, mask: np.ndarray) -> np.ndarray:
+        if self.live is not None:
+            mask &= self.live
+        return mask
+
     def all(self) -> np.ndarray:
-        return np.ones(len(self.rows), dtype=bool)
+        return self._alive(np.ones(len(self.rows), dtype=bool))
 
     def in_region(self, code: str) -> np.ndarray:
         mask = np.zeros(len(self.rows), dtype=bool)
         mask[self.by_region.get(code, np.zeros(0, dtype=np.int64))] = True
-        return mask
+        return self._alive(mask)
 
     def in_divisions(self, codes: Iterable[str]) -> np.ndarray:
         mask = np.zeros(len(self.rows), dtype=bool)
         for d in divisions(codes):
             mask[self.by_division.get(d, np.zeros(0, dtype=np.int64))] = True
-        return mask
+        return self._alive(mask)
 
-    def where(self, key: str, allowed: Iterable[Any]) -> np.ndarray:
-        """Rows whose `key` is one of `allowed` (an inverted index per key, built on first use)."""
+    def _inverted_for(self, key: str) -> dict[Any, np.ndarray]:
+        """Positions by value of `key` (built on first use, then kept)."""
         index = self._inverted.get(key)
         if index is None:
             lists: dict[Any, list[int]] = defaultdict(list)
@@ -88,18 +140,35 @@ class Snapshot:
                 lists[r.get(key)].append(i)
             index = {k: np.array(v, dtype=np.int64) for k, v in lists.items()}
             self._inverted[key] = index
+        return index
+
+    def where(self, key: str, allowed: Iterable[Any]) -> np.ndarray:
+        """Rows whose `key` is one of `allowed` (an inverted index per key, built on first use)."""
+        index = self._inverted_for(key)
         mask = np.zeros(len(self.rows), dtype=bool)
         for value in allowed:
             if value in index:
                 mask[index[value]] = True
-        return mask
+        return self._alive(mask)
 
     def within_km(self, lat: float, lon: float, km: float) -> np.ndarray:
         p1, p2 = np.radians(lat), np.radians(self.lat)
         dp, dl = p2 - p1, np.radians(self.lon - lon)
         a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
         dist = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-        return np.nan_to_num(dist, nan=np.inf) <= km
+        return self._alive(np.nan_to_num(dist, nan=np.inf) <= km)
+
+
+def _merged(
+    base: dict[Any, np.ndarray], extra: dict[Any, np.ndarray], offset: int
+) -> dict[Any, np.ndarray]:
+    """Position lists of ``base`` with ``extra``'s (shifted by ``offset``) appended per key; the
+    base's arrays are shared, not copied, where a key gained nothing."""
+    out = dict(base)
+    for key, positions in extra.items():
+        shifted = positions + offset
+        out[key] = np.concatenate([base[key], shifted]) if key in base else shifted
+    return out
 
 
 def _industries(row: dict[str, Any]) -> list[str]:

@@ -117,3 +117,34 @@ def test_unsorted_postings_are_repaired() -> None:
     _sorted_postings(bm25)
     assert bm25.scores["indices"].tolist() == [1, 2, 4, 0, 3]
     np.testing.assert_allclose(bm25.scores["data"], [0.1, 0.2, 0.4, 1.0, 1.3])
+
+
+def test_delta_segment_adds_and_tombstones_without_touching_the_base(tmp_path: Path) -> None:
+    from models.text import tokenize
+
+    enc = load_encoder("hash")
+    ids = np.array([1, 2, 3, 4], dtype=np.int64)
+    base = open_hybrid_index(
+        tmp_path, entity="enterprise", ids=ids, texts=TEXTS, encoder=enc, data_version="1"
+    )
+    fresh = ["新能源汽车电池检测与回收", "软件开发与测试外包"]  # id 5 new, id 2 edited
+    vecs = enc.encode_documents(fresh)
+    changed = base.with_changes(
+        dead=[1], ids=np.array([5, 2]), vectors=vecs, tokens=[tokenize(t) for t in fresh]
+    )
+    assert base.count == 4 and base.live is None and base.delta is None  # base untouched
+    assert changed.count == 6 and changed.live is not None
+    assert changed.live.tolist() == [True, False, True, True, True, True]
+    q = enc.encode_queries(["新能源汽车电池"])[0]
+    hits = changed.search(q, tokenize("新能源汽车电池检测"), mask=None, k=3)
+    assert hits[0].position == 4 and hits[0].bm25 > 0
+    assert "电池" in hits[0].matched_terms
+    software = changed.search(enc.encode_queries(["软件测试"])[0], ["软件", "测试"], mask=None, k=6)
+    positions = [h.position for h in software]
+    assert 1 not in positions and 5 in positions  # the edited row answers at its new position
+    np.testing.assert_allclose(changed.vector_rows([4, 0]), np.vstack([vecs[0], base.vectors[0]]))
+    # a mask from the caller is honoured across base and delta
+    only_delta = np.array([False, True, False, False, False, True])
+    assert {h.position for h in changed.search(q, ["软件"], mask=only_delta, k=6)} == {5}
+    again = changed.with_changes(dead=[5], ids=np.array([]), vectors=vecs[:0], tokens=[])
+    assert all(h.position != 5 for h in again.search(q, ["软件"], mask=None, k=6))

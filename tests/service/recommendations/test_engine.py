@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 from service.recommendations import schemas as S
 from service.recommendations import service as svc
 from service.recommendations.engine import QUERY_CHARS, Engine
+from tests.service.recommendations.actors import province_admin
 from tests.service.recommendations.world import build
 
 
@@ -24,6 +25,7 @@ def test_stored_subjects_use_precomputed_vectors_until_their_text_changes(
     clean_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = build(clean_db)
+    admin = province_admin(clean_db)
     with psycopg.connect(clean_db, row_factory=dict_row) as conn:
         engine = Engine.load(
             conn, encoder_name="hash-64", index_dir=tmp_path / "idx", ranker_dir=tmp_path / "r"
@@ -41,7 +43,7 @@ def test_stored_subjects_use_precomputed_vectors_until_their_text_changes(
                 np.testing.assert_allclose(engine.query_vector(s.query_text, s.query_ref), want)
                 # requests run end to end without encoding anything
             svc.programmes(
-                conn, engine, _settings(clean_db), S.ProgrammesRequest(need_id=w["N1"]), None
+                conn, engine, _settings(clean_db), S.ProgrammesRequest(need_id=w["N1"]), admin
             )
         conn.rollback()
 
@@ -68,6 +70,7 @@ def _settings(url: str) -> Any:
 
 def test_exact_copy_shares_data_and_answers_alike(clean_db: str, tmp_path: Path) -> None:
     w = build(clean_db)
+    admin = province_admin(clean_db)
     with psycopg.connect(clean_db, row_factory=dict_row) as conn:
         engine = Engine.load(
             conn, encoder_name="hash-64", index_dir=tmp_path / "idx", ranker_dir=tmp_path / "r"
@@ -79,9 +82,9 @@ def test_exact_copy_shares_data_and_answers_alike(clean_db: str, tmp_path: Path)
             assert t.snapshot is c.snapshot and t.index.vectors is c.index.vectors
             assert t.index.dense is not c.index.dense
         req = S.ProgrammesRequest(need_id=w["N1"])
-        a = svc.programmes(conn, engine, _settings(clean_db), req, None)
+        a = svc.programmes(conn, engine, _settings(clean_db), req, admin)
         conn.rollback()
-        b = svc.programmes(conn, twin, _settings(clean_db), req, None)
+        b = svc.programmes(conn, twin, _settings(clean_db), req, admin)
         conn.rollback()
         ids = [[it.candidate["id"] for it in r.items] for r in a.results]
         assert ids == [[it.candidate["id"] for it in r.items] for r in b.results] and ids[0]
@@ -92,12 +95,13 @@ def test_engine_loads_over_damaged_caches_and_rebuilds_them(clean_db: str, tmp_p
     from indexing import artefacts
 
     w = build(clean_db)
+    admin = province_admin(clean_db)
     settings = _settings(clean_db)
     req = S.PartnerEnterprisesRequest(subject=S.SubjectRef(type="school", id=w["S2"]), k=5)
     with psycopg.connect(clean_db, row_factory=dict_row) as conn:
         kw = {"encoder_name": "hash-64", "index_dir": tmp_path / "idx", "ranker_dir": tmp_path}
         first = Engine.load(conn, **kw)  # type: ignore[arg-type]
-        want = svc.partner_enterprises(conn, first, settings, req, None)
+        want = svc.partner_enterprises(conn, first, settings, req, admin)
         ent = tmp_path / "idx" / "enterprise"
         vectors = ent / "vectors.npy"
         vectors.write_bytes(vectors.read_bytes()[:-40] + b"\x7f" * 40)  # corrupt payload
@@ -106,7 +110,7 @@ def test_engine_loads_over_damaged_caches_and_rebuilds_them(clean_db: str, tmp_p
         (tmp_path / "idx" / "mentor" / "vectors.json").write_text("{")  # unreadable manifest
         before = len(artefacts.repairs())
         second = Engine.load(conn, **kw)  # type: ignore[arg-type]
-        got = svc.partner_enterprises(conn, second, settings, req, None)
+        got = svc.partner_enterprises(conn, second, settings, req, admin)
         kinds = {(e["kind"], Path(e["directory"]).name) for e in artefacts.repairs()[before:]}
         assert {("vectors", "enterprise"), ("bm25", "bm25"), ("vectors", "mentor")} <= kinds
         assert [i.candidate["id"] for i in got.results[0].items] == [

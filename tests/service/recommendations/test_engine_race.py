@@ -21,6 +21,7 @@ from service.config import Settings
 from service.recommendations import schemas as S
 from service.recommendations import service as svc
 from service.recommendations.engine import Engine
+from tests.service.recommendations.actors import province_admin
 from tests.service.recommendations.world import build
 
 ZHENGZHOU, LUOYANG = "410100", "410300"
@@ -51,6 +52,7 @@ def test_inserts_and_deletes_racing_requests_give_no_errors_and_nothing_out_of_s
     clean_db: str, tmp_path: Path
 ) -> None:
     w = build(clean_db)
+    admin = province_admin(clean_db)
     rng = random.Random(11)
     settings = Settings(database_url=clean_db, mode="test")
     with psycopg.connect(clean_db, row_factory=dict_row, autocommit=True) as c:
@@ -103,7 +105,7 @@ def test_inserts_and_deletes_racing_requests_give_no_errors_and_nothing_out_of_s
                             region=ZHENGZHOU,
                             k=10 + 10 * kind,
                         )
-                        res = svc.partner_enterprises(conn, engine, settings, req, None)
+                        res = svc.partner_enterprises(conn, engine, settings, req, admin)
                         states.add(id(engine.state))
                     for result in res.results:
                         for item in result.items:
