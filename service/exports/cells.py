@@ -8,15 +8,18 @@ convention for "this is text"; the importer drops exactly that apostrophe again
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
+CHINA = timezone(timedelta(hours=8))  # spreadsheets hold no time zone: times shown as in China
 
 
 def safe(value: Any) -> Any:
     """A value fit for a spreadsheet cell: numbers and dates as they are, text neutralised."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(CHINA).replace(tzinfo=None)
     if value is None or isinstance(value, bool | int | float | date | datetime):
         return value
     text = value if isinstance(value, str) else str(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 _SIDE = """
@@ -45,3 +46,10 @@ def pairing_rows(conn: psycopg.Connection[Any], path: str | None) -> list[dict[s
         ORDER BY p.id"""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, {"path": path}).fetchall()
+
+
+def names(conn: psycopg.Connection[Any], table: str, ids: list[int]) -> dict[int, str]:
+    """id → name in one of the fixed party tables (never a name from the request)."""
+    query = sql.SQL("SELECT id, name FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table))
+    with conn.cursor(row_factory=dict_row) as cur:
+        return {r["id"]: r["name"] for r in cur.execute(query, (ids,)).fetchall()}

@@ -1,15 +1,19 @@
-"""GET /v1/exports/…: the Annex-1 pairing table of a region, blank import templates."""
+"""GET /v1/exports/…: the Annex-1 pairing table of a region, blank import templates, any
+catalogue list (same filters as the list endpoint) and any recommendation run, as CSV / XLSX.
 
-from __future__ import annotations
+No `from __future__ import annotations`: the per-entity filter models are local variables that
+FastAPI must see as objects."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.auth.deps import require_user
+from service.catalog import service as catalog
+from service.catalog.entities import WRITABLE, Entity
 from service.deps import Conn
 from service.errors import NotFound
-from service.exports import pairing
+from service.exports import lists, pairing
 from service.exports.templates import template
 from service.exports.writer import download
 from service.ingest.service import KINDS
@@ -48,3 +52,45 @@ def import_template(kind: Annotated[str, Path(max_length=40)], fmt: Fmt) -> Resp
         raise NotFound(f"未知的导入类型「{kind}」，可选：{'、'.join(KINDS)}")
     content, name = template(spec, fmt)
     return download(content, name, fmt)
+
+
+@router.get(
+    "/runs/{run_id}.{fmt}",
+    summary="推荐记录导出（排名、候选、得分、理由）",
+    response_class=Response,
+    responses={200: {"description": "XLSX / CSV 文件"}, 403: {"description": "无权查看"}},
+    dependencies=[Depends(require_user)],
+)
+def run_export(
+    run_id: Annotated[int, Path(ge=1, le=2_147_483_647)], fmt: Fmt, conn: Conn, request: Request
+) -> Response:
+    from service.recommendations import access
+    from service.recommendations import service as recommendations
+
+    access.require_run(conn, getattr(request.state, "user", None), run_id)
+    content, name = lists.run(conn, run_id, recommendations.get_run(conn, run_id), fmt)
+    return download(content, name, fmt)
+
+
+def _catalogue_route(entity: Entity) -> None:
+    filters = entity.filters
+
+    @router.get(
+        f"/catalogue/{entity.path}.{{fmt}}",
+        name=f"export_{entity.entity_type}",
+        summary=f"{entity.label}列表导出（与列表接口相同的筛选条件）",
+        response_class=Response,
+    )
+    def export_list(
+        request: Request,
+        conn: Conn,
+        fmt: Fmt,
+        params: Annotated[filters, Query()],  # type: ignore[valid-type]
+    ) -> Response:
+        actor = catalog.actor_of(request)
+        content, name = lists.catalogue(conn, entity, params, actor, fmt)
+        return download(content, name, fmt)
+
+
+for _entity in WRITABLE:
+    _catalogue_route(_entity)
