@@ -7,13 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from service.auth import service, throttle
+from service.auth import policy, service, throttle
 from service.auth.deps import RequiredUser, require_roles
-from service.auth.schemas import LoginIn, TokenCreate, TokenOut, User, UserCreate, UserOut
+from service.auth.schemas import ROLES, LoginIn, TokenCreate, TokenOut, User, UserCreate, UserOut
 from service.deps import Conn
 from service.errors import Unauthorized
 
 router = APIRouter(tags=["auth"])
+# who may create accounts: the access policy's `user.create` rule (province admins)
+USER_CREATORS = tuple(r for r in ROLES if policy.RULES["user.create"][r] == policy.EVERYWHERE)
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "未登录或凭据无效"}}
 _LOGIN: dict[int | str, dict[str, Any]] = {
@@ -100,7 +102,7 @@ def revoke_token(token_id: int, user: RequiredUser, conn: Conn) -> Response:
     responses={**_UNAUTHORIZED, 403: {"description": "需要省级管理员"}},
 )
 def create_user(
-    body: UserCreate, conn: Conn, admin: User = Depends(require_roles("province_admin"))
+    body: UserCreate, conn: Conn, admin: User = Depends(require_roles(*USER_CREATORS))
 ) -> UserOut:
     """Create an account (province admin only). reviewer / bureau need `region`; school needs
     `school_code`; enterprise needs `enterprise_credit_code`."""
