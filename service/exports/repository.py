@@ -53,3 +53,41 @@ def names(conn: psycopg.Connection[Any], table: str, ids: list[int]) -> dict[int
     query = sql.SQL("SELECT id, name FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table))
     with conn.cursor(row_factory=dict_row) as cur:
         return {r["id"]: r["name"] for r in cur.execute(query, (ids,)).fetchall()}
+
+
+def school_industries(conn: psycopg.Connection[Any], path: str | None) -> list[dict[str, Any]]:
+    """Every school inside the region, with the industry codes of the enterprises it (or one of
+    its programmes) is actively partnered with: one row per school × partner enterprise."""
+    query = """
+        WITH links AS (
+            SELECT CASE WHEN p.a_type = 'enterprise' THEN p.b_type ELSE p.a_type END AS t,
+                   CASE WHEN p.a_type = 'enterprise' THEN p.b_id ELSE p.a_id END AS id,
+                   CASE WHEN p.a_type = 'enterprise' THEN p.a_id ELSE p.b_id END AS enterprise_id
+            FROM partnerships p
+            WHERE p.status = 'active'
+              AND ((p.a_type = 'enterprise' AND p.b_type IN ('school', 'programme'))
+                OR (p.b_type = 'enterprise' AND p.a_type IN ('school', 'programme'))))
+        SELECT s.id, s.name, r.path, r.name AS region_name, e.industry_codes
+        FROM schools s
+        JOIN regions r ON r.id = s.region_id
+        LEFT JOIN programmes pr ON pr.school_id = s.id
+        LEFT JOIN links l ON (l.t = 'school' AND l.id = s.id)
+                          OR (l.t = 'programme' AND l.id = pr.id)
+        LEFT JOIN enterprises e ON e.id = l.enterprise_id
+        WHERE %(path)s::text IS NULL OR r.path = %(path)s OR r.path LIKE %(path)s || '.%%'
+        ORDER BY s.id"""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, {"path": path}).fetchall()
+
+
+def leading_industries(conn: psycopg.Connection[Any], path: str | None) -> list[dict[str, Any]]:
+    """Leading industries of the region, its ancestors (the province's list applies to every
+    city) and its sub-regions."""
+    query = """
+        SELECT r.code AS region_code, r.name AS region_name, r.path, li.code, li.name, li.rank
+        FROM leading_industries li JOIN regions r ON r.id = li.region_id
+        WHERE %(path)s::text IS NULL OR r.path = %(path)s OR r.path LIKE %(path)s || '.%%'
+           OR %(path)s LIKE r.path || '.%%'
+        ORDER BY length(r.path), r.code, li.rank, li.code"""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, {"path": path}).fetchall()

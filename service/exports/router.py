@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from service.auth import policy
 from service.auth.deps import require_user
 from service.catalog import service as catalog
 from service.catalog.entities import WRITABLE, Entity
 from service.deps import Conn
-from service.errors import NotFound
-from service.exports import lists, pairing
+from service.errors import InvalidInput, NotFound
+from service.exports import coverage, lists, pairing
+from service.exports import repository as exports_repo
 from service.exports.templates import template
 from service.exports.writer import download
 from service.ingest.service import KINDS
@@ -94,3 +96,41 @@ def _catalogue_route(entity: Entity) -> None:
 
 for _entity in WRITABLE:
     _catalogue_route(_entity)
+
+
+def _coverage(request: Request, conn: Conn, region: str | None) -> coverage.Report:
+    user = getattr(request.state, "user", None)
+    path, title = policy.region_scope(user), "全省"
+    if region:
+        found = exports_repo.region(conn, region)
+        if found is None:
+            problem = {"row": None, "column": "region", "reason": f"未知地区代码「{region}」"}
+            raise InvalidInput(f"未知地区代码「{region}」", errors=[problem])
+        path, title = found["path"], found["name"]
+    settings = request.app.state.settings
+    return coverage.build(
+        conn,
+        path,
+        f"{title}主导产业与学校覆盖情况",
+        max_schools=settings.quota_schools_per_industry,
+        max_industries=settings.quota_industries_per_school,
+    )
+
+
+@router.get(
+    "/coverage.{fmt}",
+    summary="覆盖情况报表：主导产业（5–10 所学校）与学校（2–3 个产业）配额，不足与超出",
+    response_class=Response,
+    dependencies=[Depends(require_user)],
+)
+def coverage_report(
+    fmt: Literal["csv", "xlsx", "png"],
+    conn: Conn,
+    request: Request,
+    region: Annotated[str | None, Query(max_length=12, description="区划代码")] = None,
+) -> Response:
+    report = _coverage(request, conn, region)
+    if fmt == "png":
+        return Response(coverage.png(report), media_type="image/png")
+    content = coverage.xlsx(report, fmt)
+    return download(content, f"覆盖情况-{region or '全部'}.{fmt}", fmt)
