@@ -294,3 +294,13 @@ def classify(
             )
         ).fetchall()
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def data_state(conn: psycopg.Connection[Any]) -> str:
+    """Every entity's data version (bumped by each write): equal strings, unchanged data."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute(
+            "SELECT coalesce(string_agg(entity_type || ':' || version, ',' ORDER BY entity_type),"
+            " '') FROM data_versions"
+        ).fetchone()
+    return str(row[0]) if row else ""

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from service.auth.deps import TxConn, region_scope
 from service.errors import DomainError
+from service.ingest import preview
 from service.ingest.router import max_upload_bytes
 from service.ingest.service import KINDS, import_file
 from service.ratelimit import anonymous_limit
@@ -155,36 +156,105 @@ def import_upload(
     file: Annotated[UploadFile | None, File()] = None,
     kind: Annotated[str, Form(max_length=40)] = "enterprises",
     skip_invalid: Annotated[str, Form(max_length=5)] = "",
+    action: Annotated[str, Form(max_length=10)] = "import",
 ) -> Response:
+    """`action=preview`: a dry run whose report lists every row, kept with a token for the
+    confirm button; otherwise import at once. Kind `auto`: recognised from the header row."""
     user = gate(request, IMPORT_ROLES)
     if isinstance(user, Response):
         return user
     skip = skip_invalid in ("1", "on", "true")
-    context: dict[str, Any] = {
-        "kinds": _kinds(),
-        "kind": kind,
-        "skip": skip,
-        "report": None,
-        "error": None,
-    }
-    if kind not in KINDS:
+    context = _import_context(kind, skip)
+    if kind not in KINDS and kind != AUTO:
         context["error"] = "请选择导入类型"
     elif file is None or not file.filename:
         context["error"] = "请选择要上传的文件（CSV、XLSX 或 JSON Lines）"
     elif file.size is not None and file.size > max_upload_bytes(request):
         context["error"] = f"文件过大（上限 {max_upload_bytes(request) >> 20} MB）"
+    elif action == "preview":
+        sha, _ = preview.keep(request.app.state.settings.var_dir, file.file)
+        _run_import(request, conn, context, file.file, file.filename, dry_run=True)
+        context["token"] = preview.token(sha, conn)
+        context["filename"] = file.filename
     else:
-        try:
-            with conn.transaction():
-                report = import_file(
-                    conn,
-                    file.file,
-                    file.filename,
-                    kind,
-                    skip_invalid=skip,
-                    actor_id=getattr(user_of(request), "id", None),
-                )
-            context["report"] = report.model_dump()
-        except DomainError as exc:
-            context["error"] = exc.detail
+        _run_import(request, conn, context, file.file, file.filename, dry_run=False)
     return page(request, "import.html", title="数据导入", **context)
+
+
+@router.post("/import/confirm")
+def import_confirm(
+    request: Request,
+    conn: TxConn,
+    token: Annotated[str, Form(max_length=100)] = "",
+    filename: Annotated[str, Form(max_length=200)] = "upload",
+    kind: Annotated[str, Form(max_length=40)] = "enterprises",
+    skip_invalid: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Commit exactly what was previewed: the kept file, if neither it nor the database
+    changed since (else say which, and preview again)."""
+    user = gate(request, IMPORT_ROLES)
+    if isinstance(user, Response):
+        return user
+    context = _import_context(kind, skip_invalid in ("1", "on", "true"))
+    if kind not in KINDS and kind != AUTO:
+        context["error"] = "请选择导入类型"
+        return page(request, "import.html", title="数据导入", **context)
+    var_dir = request.app.state.settings.var_dir
+    path, problem = preview.check(var_dir, token, conn)
+    if path is None:
+        context["error"] = problem
+    elif problem:  # the database moved on: show what the import would do now
+        context["error"] = problem
+        with path.open("rb") as f:
+            _run_import(request, conn, context, f, filename, dry_run=True)
+        context["token"] = preview.token(token.split(".")[0], conn)
+        context["filename"] = filename
+    else:
+        with path.open("rb") as f:
+            _run_import(request, conn, context, f, filename, dry_run=False)
+        if context["report"] and context["report"]["committed"]:
+            preview.discard(path)
+    return page(request, "import.html", title="数据导入", **context)
+
+
+AUTO = "auto"
+
+
+def _import_context(kind: str, skip: bool) -> dict[str, Any]:
+    return {
+        "kinds": _kinds(),
+        "kind": kind,
+        "skip": skip,
+        "report": None,
+        "error": None,
+        "token": None,
+        "filename": None,
+    }
+
+
+def _run_import(
+    request: Request,
+    conn: Any,
+    context: dict[str, Any],
+    source: Any,
+    filename: str,
+    *,
+    dry_run: bool,
+) -> None:
+    user = user_of(request)
+    kind = context["kind"]
+    try:
+        with conn.transaction():
+            report = import_file(
+                conn,
+                source,
+                filename,
+                None if kind == AUTO else kind,
+                skip_invalid=context["skip"],
+                actor_id=getattr(user, "id", None),
+                actor=user,
+                dry_run=dry_run,
+            )
+        context["report"] = report.model_dump()
+    except DomainError as exc:
+        context["error"] = exc.detail
