@@ -1,10 +1,26 @@
 """Online hybrid retrieval over one candidate type: dense (FAISS) + BM25, fused with the same
 learned weights as ``xiaoqi eval`` (``models.retrieval``, data/retrieval/fusion.json).
 
-Search honours a boolean mask over the snapshot (region scope, filters): small masked subsets
-are scored exactly from the stored vectors; large ones go through the ANN index and are
-filtered after. Vectors are cached on disk by (id, text hash) so a refresh re-encodes only rows
-whose profile text changed.
+Public API (kept stable; the service, ``xiaoqi eval`` and the planner call only this):
+
+* ``open_hybrid_index(directory, *, entity, ids, texts, encoder, data_version, ...)`` builds or
+  loads (by checked manifest) the index of one entity; ``known=`` supplies vectors encoded
+  elsewhere.
+* ``HybridIndex.search(qvec, qtokens, *, mask, k, qtext=None) -> list[Hit]``: the top ``k`` of
+  the pool (dense top-k ∪ BM25 top-k), fused; ``mask`` is a bool array of length
+  ``index.count`` (None: everything live). ``Hit.position`` indexes the snapshot's rows.
+* Positions: ``0 .. base_count-1`` are the base (FAISS, BM25 postings, ``vectors``);
+  ``base_count .. count-1`` the delta segment (rows appended by ``with_changes``). Read vectors
+  with ``vector_rows(positions)`` and postings with ``postings_of(term)`` — never
+  ``vectors[pool]`` directly, which holds the base only. ``live`` (None or bool array) marks
+  tombstoned positions; ``search`` leaves them out.
+* ``with_changes(dead=, ids=, vectors=, tokens=)`` returns a new index (the base is shared and
+  never changed); ``exact_copy()`` the same index with brute-force dense search.
+
+Search honours the mask: small masked subsets are scored exactly from the stored vectors; large
+ones go through the ANN index and are filtered after; the delta segment is always scored
+exactly. Vectors are cached on disk by (id, text hash), so a rebuild re-encodes only rows whose
+profile text changed, and every cached file is checksummed (indexing/artefacts.py).
 """
 
 from __future__ import annotations

@@ -30,13 +30,13 @@ import psycopg
 from indexing.artefacts import repairs
 from indexing.hybrid import open_hybrid_index
 from indexing.vector_cache import cached_vectors, text_hashes
-from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from models.text import tokenize
 from service.recommendations import freshness
 from service.recommendations import repository as repo
+from service.recommendations.freshness import SUBJECT_REFRESH_S, _clusters, _graph_stamp
 from service.recommendations.snapshot import Snapshot
 from service.recommendations.state import (
     _PINS,
@@ -53,8 +53,6 @@ from service.recommendations.state import (
 
 __all__ = ["CAPACITY", "QUERY_CHARS", "SOURCES", "Candidates", "Engine", "EngineState"]
 log = logging.getLogger(__name__)
-SUBJECT_REFRESH_S = 10.0  # stored subjects' query vectors are refreshed at most this often
-GAP_WAIT_S = 30.0  # a sequence gap (a transaction not yet committed) is re-read this long
 
 
 class Engine:
@@ -78,7 +76,7 @@ class Engine:
         self.pool = pool  # a psycopg_pool.ConnectionPool: enables background refreshes
         self._state = state or _empty_state(ranker or Ranker.default())
         self._swap_lock = threading.Lock()  # read-modify-write of the published state
-        self._build_lock = threading.Lock()  # one builder (deltas, rebuilds) at a time
+        self._build_lock = threading.RLock()  # one builder (deltas, rebuilds) at a time
         self._graph_lock = threading.Lock()
         self._background: threading.Thread | None = None
         self._compacting: dict[str, threading.Thread] = {}
@@ -245,65 +243,7 @@ class Engine:
     def _catch_up(
         self, conn: psycopg.Connection[Any], versions: dict[str, int]
     ) -> dict[str, float]:
-        """Apply the row changes logged since the state's ``change_seq`` as deltas (call with
-        the build lock held)."""
-        t0 = time.perf_counter()
-        state = self._state
-        cursor = state.change_seq
-        changes = repo.changes_since(conn, cursor, freshness.MAX_CHANGES + 1)
-        if self._gaps:
-            changes += repo.changes_at(conn, sorted(self._gaps))
-        if len(changes) > freshness.MAX_CHANGES:  # a bulk import: rebuild, deltas would be slow
-            seq = repo.change_seq(conn)
-            spent = self._rebuild(conn, versions, progress=False, release=True)
-            self._publish(lambda s: replace(s, change_seq=max(s.change_seq, seq)))
-            self._gaps.clear()
-            return spent
-        top = max([cursor, *(int(c["seq"]) for c in changes)])
-        self._track_gaps(cursor, top, {int(c["seq"]) for c in changes})
-        touched, full = freshness.affected(changes, state.candidates)
-        updated: dict[str, Candidates] = {}
-        for entity in full:
-            updated[entity], _ = self._build_candidates(conn, entity, versions, progress=False)
-        for entity, ids in touched.items():
-            if entity not in full and entity in state.candidates:
-                updated[entity] = freshness.apply_rows(
-                    self, conn, state.candidates[entity], entity, ids
-                )
-        self._publish(lambda s: s.with_candidates(updated, change_seq=max(s.change_seq, top)))
-        spent = {"delta": time.perf_counter() - t0}
-        self.applied = {
-            "rows": {e: len(ids) for e, ids in touched.items()},
-            "rebuilt": sorted(full),
-            "seconds": round(spent["delta"], 4),
-        }
-        if "enterprise" in updated:  # duplicate clusters and group/industry facts follow
-            t1 = time.perf_counter()
-            clusters = _clusters(self._state.candidates["enterprise"].snapshot)
-            self._publish(lambda s: replace(s, clusters=clusters))
-            graph = self._build_graph(conn, self._state, _graph_stamp(versions))
-            self._publish(lambda s: replace(s, graph=graph))
-            spent["clusters+graph"] = time.perf_counter() - t1
-        for entity, cands in updated.items():
-            if freshness.needs_compaction(cands):
-                self._compact_in_background(entity)
-        if self.pool is None or time.monotonic() - self._subjects_at > SUBJECT_REFRESH_S:
-            spent.update(self._refresh_subjects(conn, versions))
-        return spent
-
-    def _track_gaps(self, cursor: int, top: int, seen: set[int]) -> None:
-        """Sequence numbers below ``top`` not yet visible may belong to a transaction still
-        committing: re-read them for a while (a rolled-back one never appears)."""
-        now = time.monotonic()
-        for s in seen:
-            self._gaps.pop(s, None)
-        if top - cursor - len(seen) <= 10_000:
-            for s in range(cursor + 1, top + 1):
-                if s not in seen:
-                    self._gaps.setdefault(s, now)
-        for s, at in list(self._gaps.items()):
-            if now - at > GAP_WAIT_S:
-                del self._gaps[s]
+        return freshness.catch_up(self, conn, versions)
 
     def _catch_up_in_background(self) -> None:
         if self._background is not None and self._background.is_alive():
@@ -319,45 +259,18 @@ class Engine:
         self._background = threading.Thread(target=work, name="xiaoqi-refresh", daemon=True)
         self._background.start()
 
-    def _compact_in_background(self, entity: str) -> None:
-        """Rebuild ``entity``'s base from PostgreSQL beside the serving deltas (no vector is
-        encoded again), replay what changed meanwhile, and publish it."""
+    def _compact_in_background(self, entity: str, conn: psycopg.Connection[Any]) -> None:
+        """Compact ``entity`` (freshness.compact) in its own thread with a pool connection;
+        without a pool, here on ``conn``."""
         running = self._compacting.get(entity)
         if running is not None and running.is_alive():
             return
         if self.pool is None:
-            self._compact(entity)
+            freshness.compact(self, entity, conn)
             return
-        thread = threading.Thread(target=self._compact, args=(entity,), daemon=True)
+        thread = threading.Thread(target=freshness.compact, args=(self, entity), daemon=True)
         self._compacting[entity] = thread
         thread.start()
-
-    def _compact(self, entity: str) -> None:
-        try:
-            conn_cm = self.pool.connection() if self.pool is not None else None
-            if conn_cm is None:
-                return
-            with conn_cm as conn:
-                old = self._state.candidates[entity]
-                seq = repo.change_seq(conn)
-                versions = repo.data_versions(conn)
-                known = freshness.known_vectors(old)
-                fresh, clusters = self._build_candidates(
-                    conn, entity, versions, progress=False, known=known
-                )
-                conn.rollback()
-                with self._build_lock:
-                    state = self._state
-                    later = repo.changes_since(conn, seq, freshness.MAX_CHANGES)
-                    later = [c for c in later if int(c["seq"]) <= state.change_seq]
-                    touched, _ = freshness.affected(later, {**state.candidates, entity: fresh})
-                    if entity in touched:
-                        fresh = freshness.apply_rows(self, conn, fresh, entity, touched[entity])
-                    more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
-                    self._publish(lambda s: s.with_candidates({entity: fresh}, **more))
-                log.info("compacted %s: %d rows in the new base", entity, fresh.index.base_count)
-        except Exception:
-            log.exception("compaction of %s failed; its deltas keep serving", entity)
 
     def _build_candidates(
         self,
@@ -527,13 +440,6 @@ def _index_summary(cands: Candidates) -> dict[str, Any]:
     }
 
 
-def _clusters(snap: Snapshot) -> list[list[int]]:
-    return duplicate_clusters(
-        EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
-        for r in snap.live_rows()
-    )
-
-
 def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(versions.get(k, 0) for k in keys)
 
@@ -544,7 +450,3 @@ def _stale_subjects(state: EngineState, versions: dict[str, int]) -> list[str]:
         for k, (_, _, deps) in SUBJECTS.items()
         if _stamp(versions, deps) != (state.subjects[k].built_from if k in state.subjects else None)
     ]
-
-
-def _graph_stamp(versions: dict[str, int]) -> tuple[int, ...]:
-    return (versions.get("partnership", 0), versions.get("programme", 0))

@@ -10,18 +10,29 @@ deltas keep serving, then the changes logged meanwhile are replayed onto the reb
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psycopg
 
 from indexing.vector_cache import text_hash
+from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.text import tokenize
+from service.recommendations import repository as repo
+from service.recommendations.snapshot import Snapshot
+from service.recommendations.state import SOURCES, Candidates
 
 if TYPE_CHECKING:
-    from service.recommendations.engine import Candidates, Engine
+    from service.recommendations.engine import Engine
+
+log = logging.getLogger(__name__)
+SUBJECT_REFRESH_S = 10.0  # stored subjects' query vectors are refreshed at most this often
+GAP_WAIT_S = 30.0  # a sequence gap (a transaction not yet committed) is re-read this long
 
 MAX_CHANGES = 20_000  # log rows applied as deltas at once; more means a full rebuild
 COMPACT_SHARE = 0.05  # delta rows + tombstones, as a share of the base, that start compaction
@@ -82,10 +93,6 @@ def apply_rows(
 ) -> Candidates:
     """``cands`` with the current rows of ``ids`` (read now) appended and the positions they
     supersede, or that were deleted, tombstoned. ``cands`` itself is not changed."""
-    from dataclasses import replace
-
-    from service.recommendations.engine import SOURCES
-
     loader, text_of = SOURCES[entity]
     rows = list(loader(conn, sorted(ids)))
     snap, index = cands.snapshot, cands.index
@@ -122,8 +129,6 @@ def needs_compaction(cands: Candidates) -> bool:
 
 def known_vectors(cands: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(ids, text hashes, vectors) of the live delta rows, so compaction encodes none again."""
-    from service.recommendations.engine import SOURCES
-
     index, snap = cands.index, cands.snapshot
     if index.delta is None or not len(index.delta):
         return None
@@ -133,3 +138,110 @@ def known_vectors(cands: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray
         positions = positions[index.live[index.base_count :]]
     hashes = np.array([text_hash(text_of(snap.rows[p])) for p in positions.tolist()], dtype="S8")
     return index.ids[positions], hashes, index.vector_rows(positions)
+
+
+def catch_up(
+    engine: Engine, conn: psycopg.Connection[Any], versions: dict[str, int]
+) -> dict[str, float]:
+    """Apply the row changes logged since the state's ``change_seq`` as deltas (call with
+    the build lock held)."""
+    t0 = time.perf_counter()
+    state = engine._state
+    cursor = state.change_seq
+    changes = repo.changes_since(conn, cursor, MAX_CHANGES + 1)
+    if engine._gaps:
+        changes += repo.changes_at(conn, sorted(engine._gaps))
+    if len(changes) > MAX_CHANGES:  # a bulk import: rebuild, deltas would be slow
+        seq = repo.change_seq(conn)
+        spent = engine._rebuild(conn, versions, progress=False, release=True)
+        engine._publish(lambda s: replace(s, change_seq=max(s.change_seq, seq)))
+        engine._gaps.clear()
+        return spent
+    top = max([cursor, *(int(c["seq"]) for c in changes)])
+    track_gaps(engine, cursor, top, {int(c["seq"]) for c in changes})
+    touched, full = affected(changes, state.candidates)
+    updated: dict[str, Candidates] = {}
+    for entity in full:
+        updated[entity], _ = engine._build_candidates(conn, entity, versions, progress=False)
+    for entity, ids in touched.items():
+        if entity not in full and entity in state.candidates:
+            updated[entity] = apply_rows(engine, conn, state.candidates[entity], entity, ids)
+    engine._publish(lambda s: s.with_candidates(updated, change_seq=max(s.change_seq, top)))
+    spent = {"delta": time.perf_counter() - t0}
+    engine.applied = {
+        "rows": {e: len(ids) for e, ids in touched.items()},
+        "rebuilt": sorted(full),
+        "seconds": round(spent["delta"], 4),
+    }
+    if "enterprise" in updated:  # duplicate clusters and group/industry facts follow
+        t1 = time.perf_counter()
+        clusters = _clusters(engine._state.candidates["enterprise"].snapshot)
+        engine._publish(lambda s: replace(s, clusters=clusters))
+        graph = engine._build_graph(conn, engine._state, _graph_stamp(versions))
+        engine._publish(lambda s: replace(s, graph=graph))
+        spent["clusters+graph"] = time.perf_counter() - t1
+    for entity, cands in updated.items():
+        if needs_compaction(cands):
+            engine._compact_in_background(entity, conn)
+    if engine.pool is None or time.monotonic() - engine._subjects_at > SUBJECT_REFRESH_S:
+        spent.update(engine._refresh_subjects(conn, versions))
+    return spent
+
+
+def track_gaps(engine: Engine, cursor: int, top: int, seen: set[int]) -> None:
+    """Sequence numbers below ``top`` not yet visible may belong to a transaction still
+    committing: re-read them for a while (a rolled-back one never appears)."""
+    now = time.monotonic()
+    for s in seen:
+        engine._gaps.pop(s, None)
+    if top - cursor - len(seen) <= 10_000:
+        for s in range(cursor + 1, top + 1):
+            if s not in seen:
+                engine._gaps.setdefault(s, now)
+    for s, at in list(engine._gaps.items()):
+        if now - at > GAP_WAIT_S:
+            del engine._gaps[s]
+
+
+def compact(engine: Engine, entity: str, conn: psycopg.Connection[Any] | None = None) -> None:
+    """Rebuild ``entity``'s base from PostgreSQL beside the serving deltas (vectors of delta rows
+    are reused, so nothing is encoded again), replay the changes applied meanwhile, publish."""
+    try:
+        if conn is None:
+            with engine.pool.connection() as own:
+                _compact(engine, entity, own)
+        else:
+            _compact(engine, entity, conn)
+    except Exception:
+        log.exception("compaction of %s failed; its deltas keep serving", entity)
+
+
+def _compact(engine: Engine, entity: str, conn: psycopg.Connection[Any]) -> None:
+    old = engine._state.candidates[entity]
+    seq = repo.change_seq(conn)
+    versions = repo.data_versions(conn)
+    known = known_vectors(old)
+    fresh, clusters = engine._build_candidates(conn, entity, versions, progress=False, known=known)
+    conn.rollback()
+    with engine._build_lock:
+        state = engine._state
+        later = repo.changes_since(conn, seq, MAX_CHANGES)
+        later = [c for c in later if int(c["seq"]) <= state.change_seq]
+        touched, _ = affected(later, {**state.candidates, entity: fresh})
+        if entity in touched:
+            fresh = apply_rows(engine, conn, fresh, entity, touched[entity])
+        more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
+        engine._publish(lambda s: s.with_candidates({entity: fresh}, **more))
+    log.info("compacted %s: %d rows in the new base", entity, fresh.index.base_count)
+
+
+def _clusters(snap: Snapshot) -> list[list[int]]:
+    return duplicate_clusters(
+        EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
+        for r in snap.live_rows()
+    )
+
+
+def _graph_stamp(versions: dict[str, int]) -> tuple[int, ...]:
+    """What the graph is built from besides the snapshots: partnerships, programme schools."""
+    return (versions.get("partnership", 0), versions.get("programme", 0))

@@ -207,3 +207,40 @@ def test_partnership_change_is_respected_by_the_next_request(live: Live) -> None
     t0 = time.perf_counter()
     assert w["E8"] not in ids()  # the very next request
     assert time.perf_counter() - t0 < PARTNERSHIP_S
+
+
+def test_compaction_folds_the_delta_into_a_new_base_without_encoding_again(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.recommendations import freshness
+
+    monkeypatch.setattr(freshness, "COMPACT_MIN", 2)
+    monkeypatch.setattr(freshness, "COMPACT_SHARE", 0.0)
+    zz = live.sql("SELECT id FROM regions WHERE code = '410100'")["id"]
+    base = live.engine.latest.candidates["enterprise"].index
+    rng = random.Random(8)
+    names = ["郑州金水精密数控有限公司", "郑州二七机床维修有限公司", "郑州惠济智能装备有限公司"]
+    for name in names:
+        live.sql(
+            """INSERT INTO enterprises (credit_code, name, industry_codes, region_id, description)
+               VALUES (%s, %s, '{C3421}', %s, '数控机床编程与数控设备维护')""",
+            make_credit_code(rng, "410100"),
+            name,
+            zz,
+        )
+    req = S.PartnerEnterprisesRequest(subject=S.SubjectRef(type="school", id=live.w["S1"]), k=30)
+
+    def ask(conn: psycopg.Connection[Any]) -> Any:
+        return svc.partner_enterprises(conn, live.engine, live.settings, req, live.admin)
+
+    live.until(ask, lambda c: set(names) <= _names(c))
+    encoded = len(live.encoded)
+    deadline = time.monotonic() + 20
+    while live.engine.latest.candidates["enterprise"].index.base_count == base.base_count:
+        assert time.monotonic() < deadline, "compaction did not finish"
+        live.ask(ask)  # requests keep being served meanwhile
+        time.sleep(0.1)
+    after = live.engine.latest.candidates["enterprise"].index
+    assert after.base_count == base.base_count + 3 and after.delta is None
+    assert len(live.encoded) == encoded  # the delta rows' vectors were reused
+    assert set(names) <= _names(live.ask(ask))
