@@ -111,3 +111,13 @@ def versions(conn: psycopg.Connection) -> dict[str, int]:
 @pytest.fixture
 def files(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _leave_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that commit through `clean_db` leave the database empty for the `conn` tests."""
+    yield
+    if "clean_db" in request.fixturenames:
+        from tests.conftest import truncate_all
+
+        truncate_all(request.getfixturevalue("pg_url"))
