@@ -14,7 +14,7 @@ from service.errors import DomainError
 from service.plans import export, review
 from service.plans import repository as repo
 from service.plans import service as plans
-from service.plans.schemas import PlanRequest, PlanSettings, Range
+from service.plans.schemas import ApproveRequest, PlanRequest, PlanSettings, Range
 from service.recommendations.router import engine_of
 from service.web.render import REVIEW_ROLES, gate, page
 
@@ -41,17 +41,27 @@ def plans_page(request: Request, conn: TxConn, region: str = "", plan: int = 0) 
     regions = _regions(conn, user)
     code = region or (regions[0]["code"] if regions else "")
     shown = None
+    remaining = None
     error = None
     if plan:
         try:
             shown = review.view(conn, plan, user)
             code = shown["region"]
+            if shown["submitted"]:  # what the undecided part of the plan is still needed for
+                remaining = review.remaining_needs(conn, repo.plan(conn, plan) or {})
         except DomainError as exc:
             error = exc.detail
     current = repo.region(conn, code) if code else None
     recent = repo.recent_plans(conn, current["id"]) if current else []
     return page(request, "plans.html", title="结对方案", regions=regions, code=code,
-                plan=shown, recent=recent, error=error)  # fmt: skip
+                plan=shown, recent=recent, error=error, remaining=remaining,
+                school_options=_school_options(shown))  # fmt: skip
+
+
+def _school_options(plan: dict[str, Any] | None) -> list[tuple[int, str]]:
+    if plan is None:
+        return []
+    return sorted({(it["school_id"], it["school_name"]) for it in plan["items"]})
 
 
 @router.post("/plans/run")
@@ -91,6 +101,32 @@ def send_plan(request: Request, conn: TxConn, plan_id: int) -> Response:
         return user
     try:
         review.submit(conn, plan_id, user)
+    except DomainError as exc:
+        shown = review.view(conn, plan_id, user)
+        return page(request, "plans.html", status_code=exc.status_code, title="结对方案",
+                    regions=_regions(conn, user), code=shown["region"], plan=shown,
+                    recent=[], error=exc.detail)  # fmt: skip
+    return RedirectResponse(f"/plans?plan={plan_id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/approve")
+def approve_plan(
+    request: Request,
+    conn: TxConn,
+    plan_id: int,
+    scope: Annotated[str, Form(pattern="^(all|school|industry)$")] = "all",
+    key: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Approve the whole plan or one school's / one industry's part (the API's approve)."""
+    user = gate(request, REVIEW_ROLES)
+    if isinstance(user, Response):
+        return user
+    try:
+        body = ApproveRequest(
+            schools=[int(key)] if scope == "school" and key.isdigit() else None,
+            industries=[key] if scope == "industry" else None,
+        )
+        review.approve(conn, engine_of(request), plan_id, body, user)
     except DomainError as exc:
         shown = review.view(conn, plan_id, user)
         return page(request, "plans.html", status_code=exc.status_code, title="结对方案",

@@ -199,6 +199,13 @@ def test_plan_page_runs_sends_and_exports(setup: tuple[str, World], bureau: http
     sent = bureau.post(f"/plans/{pid}/send", follow_redirects=False)
     assert sent.status_code == 303
     assert "已作为一批提交审核" in bureau.get(f"/plans?plan={pid}").text
+    decider = login(setup[0], "bureau_ay2")
+    school = bureau.get(f"/v1/plans/{pid}").json()["items"][0]["school_id"]
+    part = decider.post(f"/plans/{pid}/approve", data={"scope": "school", "key": str(school)},
+                        follow_redirects=False)  # fmt: skip
+    assert part.status_code == 303, part.text
+    after = decider.get(f"/plans?plan={pid}").text
+    assert 'id="remaining"' in after and "已批准" in after
     x = bureau.get(f"/plans/{pid}.xlsx")
     assert x.status_code == 200
     wb = load_workbook(io.BytesIO(x.content))
