@@ -171,7 +171,7 @@ class Engine:
         read, so a long first load holds no locks a concurrent TRUNCATE could deadlock with.
         """
         versions = repo.data_versions(conn)
-        seq = repo.change_seq(conn)
+        seq = versions.get(repo.CHANGE_SEQ, 0)
         spent: dict[str, float] = {}
         state = self._state
         missing = [e for e in SOURCES if e not in state.candidates]

@@ -18,8 +18,17 @@ _REGION_JOIN = """JOIN regions r ON r.id = {col}
     LEFT JOIN regions c ON c.code = split_part(r.path, '.', 2)"""
 
 
+CHANGE_SEQ = "__row_changes"  # key of the change log position in data_versions()
+
+
 def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    rows = conn.execute("SELECT entity_type, version FROM data_versions").fetchall()
+    """Every table's data version and, under CHANGE_SEQ, the last row change logged: one round
+    trip, since every request asks."""
+    rows = conn.execute(
+        "SELECT entity_type, version FROM data_versions UNION ALL "
+        "SELECT %s, coalesce(max(seq), 0) FROM row_changes",
+        (CHANGE_SEQ,),
+    ).fetchall()
     return {r["entity_type"]: int(r["version"]) for r in rows}
 
 
