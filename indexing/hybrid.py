@@ -41,6 +41,7 @@ import numpy as np
 
 from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
 from indexing.delta import DeltaSegment
+from indexing.rerank import RerankStage, build_stage
 from indexing.vector_cache import VECTORS_MANIFEST, cached_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
@@ -107,6 +108,7 @@ class HybridIndex:
         self.live: np.ndarray | None = None  # False = tombstoned position (None: all live)
         self.delta: DeltaSegment | None = None
         self.avg_doc_len = float(manifest.get("avg_doc_len") or 1.0)
+        self.rerank: RerankStage | None = None  # issue 15: learned candidate scoring (rerank.py)
 
     # ----------------------------------------------------------------- positions
     @property
@@ -148,6 +150,10 @@ class HybridIndex:
         ``tokens``) appended to the delta segment. The base (FAISS, BM25, vectors) is shared;
         this index is left as it was, so requests holding it are unaffected."""
         twin = copy.copy(self)
+        # The learned stage (issue 15) has per-document features for base rows only: a delta'd
+        # index is scored by the linear fusion until compaction folds the delta into a new base.
+        if not getattr(self.rerank, "handles_delta", False):
+            twin.rerank = None
         live = self.live.copy() if self.live is not None else np.ones(self.count, dtype=bool)
         live[np.asarray(dead, dtype=np.int64)] = False
         twin.live = np.concatenate([live, np.ones(len(ids), dtype=bool)])
@@ -277,8 +283,8 @@ class HybridIndex:
         qtext: str | None = None,
     ) -> list[Hit]:
         """Top-``k`` of the pool (dense top-k ∪ BM25 top-k), each pooled candidate scored by both
-        channels and fused (``qtext``, the query's text, is for a learned scoring stage);
-        ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
+        channels and fused (by the learned stage when one is loaded; ``qtext`` is the query's
+        text for its n-gram features); ``Hit.fused`` is min-max scaled to [0, 1] within the pool."""
         mask = self._effective(mask)
         dpos, dscore = self._dense(qvec, mask, k)
         kpos, _, terms, bm25_all = self._keyword(qtokens, mask, k)
@@ -293,6 +299,9 @@ class HybridIndex:
         d = np.array([dense_of[p] for p in pool], dtype=np.float64)
         b = bm25_all[pool].astype(np.float64) if bm25_all is not None else np.zeros(len(pool))
         fused = fuse_scores(d, b, self.fusion)
+        if self.rerank is not None:  # issue 15 hook: the learned stage scores the pool
+            text = qtext if qtext is not None else "".join(qtokens)
+            fused = self.rerank.score(self, text, qvec, qtokens, np.asarray(pool), d, b, fused)
         lo, hi = float(fused.min()), float(fused.max())
         scaled = (fused - lo) / (hi - lo) if hi - lo > 1e-12 else np.ones_like(fused)
         order = np.argsort(-fused, kind="stable")[:k].tolist()
@@ -319,8 +328,10 @@ def open_hybrid_index(
     progress: bool = False,
     ann_threshold: int = ANN_THRESHOLD,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    rerank_model: Any = True,
 ) -> HybridIndex:
-    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes.
+    """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes and
+    the learned scoring stage (``rerank_model``: see :func:`indexing.rerank.build_stage`).
 
     The folder's ``manifest.json`` (read and checked first) names what built the index and
     checksums the two sub-manifests (``vectors.json``, ``bm25/manifest.json``), which checksum
@@ -352,6 +363,9 @@ def open_hybrid_index(
     files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
     manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
     index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
+    index.rerank = build_stage(texts, encoder, rerank_model)  # issue 15 hook
+    if index.rerank is not None and index.rerank.model is not None:
+        manifest["rerank"] = index.rerank.model.manifest.get("version")
     return index
 
 
