@@ -178,7 +178,10 @@ def item(request: Request, conn: TxConn, rec_id: str, ok: str = "", err: str = "
         title=f"推荐 {number}",
         it=detail,
         history=hist,
-        can_decide=user.role in REVIEW_ROLES and detail["state"] == "pending",
+        # four eyes: no decision buttons on one's own submission (the service refuses it too)
+        can_decide=user.role in REVIEW_ROLES
+        and detail["state"] == "pending"
+        and detail["submitted_by"] != user.username,
         ok=ok[:300],
         err=err[:600],
         here=f"/review/items/{number}",
