@@ -1,8 +1,9 @@
 """Cross-site request forgery and browser hardening.
 
-* Origin check (every state-changing request that carries the session cookie): the Origin
-  header — or, without one, the Referer — must be this server's own origin, scheme, host and
-  port. A form served from another port of the same host is another origin (SameSite=Lax does
+* Origin check (every state-changing request not authenticated by a bearer token — session
+  cookie or none, so a cross-site login is refused too): the Origin header — or, without one,
+  the Referer — must be this server's own origin, scheme, host and port. A form served from
+  another port of the same host is another origin (SameSite=Lax does
   not stop it: same site), so it gets 403 and nothing runs. Bearer-token calls carry no ambient
   credential and are not checked; a request with neither header (curl, scripts) passes to the
   token check.
@@ -20,7 +21,6 @@ import hmac
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.service import SESSION_COOKIE
@@ -121,10 +121,10 @@ class BrowserGuard:
                 message = {**message, "headers": raw + extra}
             await send(message)
 
-        cookies = cookie_parser(headers.get("cookie", ""))
         unsafe = scope.get("method", "GET") not in SAFE_METHODS
         bearer = headers.get("authorization", "").lower().startswith("bearer ")
-        if unsafe and not bearer and SESSION_COOKIE in cookies and not same_origin(scope, headers):
+        # with or without a session cookie: a cross-origin login (login CSRF) is refused too
+        if unsafe and not bearer and not same_origin(scope, headers):
             await send_with_headers(
                 {
                     "type": "http.response.start",

@@ -18,9 +18,13 @@ import logging
 from typing import Any
 
 import psycopg
+import pydantic
+from fastapi import Request
 
 from service.auth import policy, targets
 from service.auth import repository as auth_repo
+from service.auth.deps import RequiredUser
+from service.deps import Conn
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.recommendations import repository as repo
 
@@ -105,3 +109,18 @@ def require_run(conn: psycopg.Connection, actor: Any, run_id: int) -> None:
     owners = {("user", int(found["requester_id"]))} if found["requester_id"] else set()
     target = policy.Target("run", tuple(found["paths"]) or (None,), frozenset(owners))
     policy.require(actor, "run.read", target, f"推荐记录 {run_id}")
+
+
+def subject_scope(model: type[Any]) -> Any:
+    """A route dependency running `resolve_scope` on the request body before the engine is even
+    waited for: a request about another region's subject is 403 whether or not the engine is
+    ready. An invalid body is left to the endpoint's own validation (422)."""
+
+    async def dependency(request: Request, user: RequiredUser, conn: Conn) -> None:
+        try:
+            req = model.model_validate_json(await request.body())
+        except pydantic.ValidationError:
+            return
+        resolve_scope(conn, user, req)
+
+    return dependency

@@ -136,7 +136,7 @@ def _json(result: S.RecommendationResponse) -> Response:
 @router.post(
     "/recommendations/partner-enterprises",
     response_model=S.RecommendationResponse,
-    dependencies=[EngineLoaded],
+    dependencies=[Depends(access.subject_scope(S.PartnerEnterprisesRequest)), EngineLoaded],
 )
 def partner_enterprises(
     body: S.PartnerEnterprisesRequest, request: Request, conn: Conn, user: RequiredUser
@@ -153,7 +153,7 @@ def partner_enterprises(
 @router.post(
     "/recommendations/programmes",
     response_model=S.RecommendationResponse,
-    dependencies=[EngineLoaded],
+    dependencies=[Depends(access.subject_scope(S.ProgrammesRequest)), EngineLoaded],
 )
 def programmes(
     body: S.ProgrammesRequest, request: Request, conn: Conn, user: RequiredUser
@@ -164,7 +164,9 @@ def programmes(
 
 
 @router.post(
-    "/recommendations/mentors", response_model=S.RecommendationResponse, dependencies=[EngineLoaded]
+    "/recommendations/mentors",
+    response_model=S.RecommendationResponse,
+    dependencies=[Depends(access.subject_scope(S.MentorsRequest)), EngineLoaded],
 )
 def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser) -> Response:
     """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
@@ -175,7 +177,7 @@ def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: Required
 @router.post(
     "/recommendations/practice-bases",
     response_model=S.RecommendationResponse,
-    dependencies=[EngineLoaded],
+    dependencies=[Depends(access.subject_scope(S.PracticeBasesRequest)), EngineLoaded],
 )
 def practice_bases(
     body: S.PracticeBasesRequest, request: Request, conn: Conn, user: RequiredUser
