@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_FEATURE_TERMS = 128  # query terms read for coverage features (rarest first)
+QUERY_MEMO = 4096  # query texts whose query-side features are kept
 Capture = Callable[[np.ndarray, np.ndarray], None]
 
 
@@ -43,6 +44,18 @@ class RerankStage:
     adapters: list[np.ndarray | None] | None = None  # per channel; default: the model's
     _names: list[str] = field(default_factory=list)
     _bm25_norms: tuple[int, np.ndarray] | None = None
+    _sides: dict[str, tuple[ltr.QuerySide, frozenset[str]]] = field(default_factory=dict)
+
+    def query_side(self, text: str) -> tuple[ltr.QuerySide, frozenset[str]]:
+        """The query's n-gram vectors and head tokens, kept per text."""
+        found = self._sides.get(text)
+        if found is None:
+            side = ltr.query_side(self.docs, text)
+            found = (side, frozenset(tokenize(side.head)) if side.head else frozenset())
+            if len(self._sides) >= QUERY_MEMO:
+                self._sides.clear()
+            self._sides[text] = found
+        return found
 
     def __post_init__(self) -> None:
         self._names = ltr.feature_names(len(self.channels))
@@ -75,20 +88,25 @@ class RerankStage:
     ) -> ltr.QueryInput:
         vocab = index.bm25.vocab_dict
         s = index.bm25.scores
-        indptr, indices, data = s["indptr"], s["indices"], s["data"]
-        ids = [vocab[t] for t in dict.fromkeys(qtokens) if t in vocab]
-        ids = sorted(ids, key=lambda t: indptr[t + 1] - indptr[t])[:MAX_FEATURE_TERMS]
-        head_tokens = set(tokenize(ltr.split_head(text)[0])) if text else set()
+        # plain views: element access on a memory map costs a Python object per call
+        indptr, indices, data = (
+            np.asarray(s[k]).view(np.ndarray) for k in ("indptr", "indices", "data")
+        )
+        found = np.array([vocab[t] for t in dict.fromkeys(qtokens) if t in vocab], dtype=np.int64)
+        freq = indptr[found + 1] - indptr[found]
+        ids = found[np.argsort(freq, kind="stable")][:MAX_FEATURE_TERMS].tolist()
+        starts, stops = indptr[ids].tolist(), indptr[np.asarray(ids, dtype=np.int64) + 1].tolist()
+        head_tokens = self.query_side(text)[1]
         terms_of = {vocab[t]: t for t in dict.fromkeys(qtokens) if t in vocab}
         hits = np.zeros((len(ids), len(pool)), dtype=np.float32)
         n_docs = max(len(index.ids), 1)
-        df = np.array([indptr[t + 1] - indptr[t] for t in ids], dtype=np.float64)
-        for row, t in enumerate(ids):
-            docs = indices[indptr[t] : indptr[t + 1]]
+        df = np.array([b - a for a, b in zip(starts, stops, strict=True)], dtype=np.float64)
+        for row, (lo, hi) in enumerate(zip(starts, stops, strict=True)):
+            docs = indices[lo:hi]
             if len(docs):  # postings are sorted by document (see hybrid._sorted_postings)
                 at = np.minimum(np.searchsorted(docs, pool), len(docs) - 1)
-                found = docs[at] == pool
-                hits[row, found] = data[indptr[t] + at[found]]
+                hit = docs[at] == pool
+                hits[row, hit] = data[lo + at[hit]]
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if len(ids) else np.zeros(0)
         # rows appended since the build (a delta segment) have no stored n-gram rows here:
         # their text features read as absent until the next full build
@@ -132,7 +150,8 @@ class RerankStage:
         fallback: np.ndarray,
     ) -> np.ndarray:
         """Model scores of the pool (the linear ``fallback`` when no model is loaded)."""
-        x = ltr.features(self.query_input(index, text, qvec, qtokens, pool, dense, bm25), self.docs)
+        q = self.query_input(index, text, qvec, qtokens, pool, dense, bm25)
+        x = ltr.features(q, self.docs, self.query_side(text)[0])
         if self.capture is not None:
             self.capture(pool, x)
         if self.model is None:

