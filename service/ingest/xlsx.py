@@ -35,6 +35,7 @@ META_MAX_BYTES = 16 << 20  # workbook.xml, rels, styles: small files in any real
 _CELL_REF = re.compile(r"([A-Z]{1,3})(\d*)")
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\"")
 _SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
+_ROW_TAGS = (b"<row ", b"<row>", b":row ", b":row>")
 _EPOCH_1900 = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)
 
@@ -189,7 +190,7 @@ def _open(zf: zipfile.ZipFile, limits: Limits, sheet: str | None) -> Sheet:
     path = _sheet_path(zf, names, budget, rid, titles.index(title))
     shared = _shared_strings(zf, names, budget, limits)
     date_styles = _date_styles(zf, names, budget)
-    merges = _merges(zf, path, budget)
+    merges = _merges(zf, path, budget, limits.max_rows)
     rows = _rows(zf, path, budget, limits, shared, date_styles, date1904, merges)
     return Sheet(title=title, names=titles, rows=rows, close=zf.close)
 
@@ -292,12 +293,21 @@ def _date_styles(zf: zipfile.ZipFile, names: set[str], budget: _Budget) -> set[i
     return out
 
 
-def _merges(zf: zipfile.ZipFile, path: str, budget: _Budget) -> list[tuple[int, int, int, int]]:
+def _merges(
+    zf: zipfile.ZipFile, path: str, budget: _Budget, max_rows: int
+) -> list[tuple[int, int, int, int]]:
     """Merged ranges as (min_col, min_row, max_col, max_row), 1-based. They follow sheetData,
-    so the sheet's bytes are scanned (not parsed) up to there: inflating is cheap, XML is not."""
+    so the sheet's bytes are scanned (not parsed) up to there: inflating is cheap, XML is not.
+    The same scan counts row elements, so a sheet of too many rows is refused before the
+    (slow) parse: a small file of a million repeated rows costs seconds, not half a minute."""
     tail = b""
     found = False
+    rows = 0
     for chunk in _chunks(zf, path, budget):
+        if not found:
+            rows += sum(chunk.count(tag) for tag in _ROW_TAGS)
+            if rows > max_rows:
+                raise XlsxProblem(f"工作表超过 {max_rows} 行（上限），已拒绝", "too_many_rows")
         if found:
             tail += chunk
             if len(tail) > META_MAX_BYTES:
