@@ -42,6 +42,37 @@ def split_head(text: str) -> tuple[str, str]:
 
 
 @dataclass
+class Incidence:
+    """Sparse 0/1 matrix (documents × items) with its vocabulary: set overlaps for a whole pool
+    in one sparse product instead of a Python loop per candidate."""
+
+    matrix: sp.csr_matrix
+    vocab: dict[str, int]
+    sizes: np.ndarray  # items per document
+
+    @classmethod
+    def build(cls, sets: Sequence[set[str]]) -> Incidence:
+        vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for i, items in enumerate(sets):
+            for it in items:
+                rows.append(i)
+                cols.append(vocab.setdefault(it, len(vocab)))
+        m = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(sets), max(len(vocab), 1))
+        )
+        return cls(m, vocab, np.asarray(m.sum(1), dtype=np.float32).ravel())
+
+    def weights(self, weight: dict[str, float], default: float = 0.0) -> np.ndarray:
+        out = np.full(self.matrix.shape[1], default, dtype=np.float32)
+        for item, w in weight.items():
+            j = self.vocab.get(item)
+            if j is not None:
+                out[j] = w
+        return out
+
+
+@dataclass
 class DocSide:
     """Document-side state fitted once per index: char n-gram TF-IDF of whole texts and of the
     heads (names/titles), head character sets and text lengths."""
@@ -50,9 +81,9 @@ class DocSide:
     head_vec: TfidfVectorizer
     full: sp.csr_matrix
     head: sp.csr_matrix
-    head_chars: list[frozenset[str]]
+    head_chars: Incidence  # which characters each name has
     log_len: np.ndarray
-    head_tokens: list[frozenset[str]] = field(default_factory=list)
+    head_tokens: Incidence  # which words each name has
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> DocSide:
@@ -70,9 +101,9 @@ class DocSide:
             head_vec,
             full,
             head,
-            [frozenset(h.lower()) for h in heads],
+            Incidence.build([set(h.lower()) for h in heads]),
             np.log1p(np.array([len(t) for t in texts], dtype=np.float32)),
-            [frozenset(tokenize(h)) for h in heads],
+            Incidence.build([set(tokenize(h)) for h in heads]),
         )
 
 
@@ -193,33 +224,33 @@ def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.
     hw = q.term_idf * q.head_terms
     coverage_qhead = (present * hw[:, None]).sum(0) / hw.sum() if hw.sum() > 0 else coverage
     bm25_qhead = (q.term_hits * q.head_terms[:, None]).sum(0)
-    qchars = frozenset(head.lower())
+    qchars = set(head.lower())
     contains = np.zeros(len(pool), dtype=np.float32)
     contained = np.zeros(len(pool), dtype=np.float32)
     if qchars:
-        for j, p in enumerate(pool.tolist()):
-            dchars = docs.head_chars[p]
-            if dchars:
-                common = len(qchars & dchars)
-                contains[j] = common / len(qchars)
-                contained[j] = common / len(dchars)
+        hc = docs.head_chars
+        common = hc.matrix[pool] @ hc.weights(dict.fromkeys(qchars, 1.0))
+        sizes = hc.sizes[pool]
+        contains = np.where(sizes > 0, common / len(qchars), 0.0)
+        contained = np.where(sizes > 0, common / np.maximum(sizes, 1.0), 0.0)
     bm25_all = q.term_hits.sum(0)
     qn = float(np.sqrt((q.term_idf**2).sum())) or 1.0
     bm25_cos = bm25_all / (np.maximum(q.bm25_norm, 1e-9) * qn)
     weight = dict(zip(q.term_names, q.term_idf.tolist(), strict=True))
     qhead_terms = {t for t, h in zip(q.term_names, q.head_terms.tolist(), strict=True) if h}
-    head_recall = np.zeros(len(pool), dtype=np.float32)
-    qhead_in_head = np.zeros(len(pool), dtype=np.float32)
     qhead_weight = sum(weight[t] for t in qhead_terms)
     mean_idf = float(np.mean(q.term_idf)) if len(q.term_idf) else 1.0
-    if docs.head_tokens:
-        for j, p in enumerate(pool.tolist()):
-            toks = docs.head_tokens[p]
-            if toks:
-                total = sum(weight.get(t, mean_idf) for t in toks)
-                head_recall[j] = sum(weight[t] for t in toks if t in weight) / total
-            if qhead_weight > 0:
-                qhead_in_head[j] = sum(weight[t] for t in qhead_terms & toks) / qhead_weight
+    ht = docs.head_tokens
+    rows = ht.matrix[pool]
+    # a title word the query lacks weighs as the query's mean idf (its own idf is not at hand)
+    total = rows @ ht.weights(weight, mean_idf)
+    matched = rows @ ht.weights(weight)
+    head_recall = np.where(total > 0, matched / np.maximum(total, 1e-9), 0.0)
+    qhead_in_head = (
+        rows @ ht.weights({t: weight[t] for t in qhead_terms}) / qhead_weight
+        if qhead_weight > 0
+        else np.zeros(len(pool), dtype=np.float32)
+    )
     base = [
         q.dense,
         q.bm25,
