@@ -126,9 +126,10 @@ def stored_runs(url: str) -> int:
 
 
 def freshness_probe(base: str, token: str, url: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Seconds until (a) an enterprise created in a school's city shows in that school's
-    partner recommendations, and (b) a partnership with the school's top candidate removes it
-    from the next answer; both over HTTP against the running service."""
+    """Seconds until (a) an enterprise created in a school's city is found by search (its unique
+    name) and shows in that school's top 50 partner recommendations (None: not within
+    ``timeout``), and (b) a partnership with the school's top candidate removes it from the
+    next answer; all over HTTP against the running service."""
     headers = {"Authorization": f"Bearer {token}"}
     with psycopg.connect(url, row_factory=dict_row, autocommit=True) as c:
         school: Any = c.execute(
@@ -147,8 +148,8 @@ def freshness_probe(base: str, token: str, url: str, timeout: float = 30.0) -> d
         out: dict[str, Any] = {}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
 
-            def ids() -> list[int]:
-                r = http.post("/v1/recommendations/partner-enterprises", json={**body, "k": 10})
+            def ids(k: int = 10) -> list[int]:
+                r = http.post("/v1/recommendations/partner-enterprises", json={**body, "k": k})
                 r.raise_for_status()
                 return [it["candidate"]["id"] for res in r.json()["results"] for it in res["items"]]
 
@@ -156,21 +157,27 @@ def freshness_probe(base: str, token: str, url: str, timeout: float = 30.0) -> d
             from models.codes import make_credit_code
 
             code = make_credit_code(random.Random(99), "410100")
+            name = "基准新鲜度测试企业有限公司"
             row: Any = c.execute(
                 """INSERT INTO enterprises (credit_code, name, industry_codes, region_id,
                                             description)
-                   SELECT %s, '基准新鲜度测试企业有限公司', industries, %s, %s
+                   SELECT %s, %s, industries, %s, %s
                    FROM programmes WHERE school_id = %s ORDER BY id LIMIT 1 RETURNING id""",
-                (code, school["region_id"], (text or "数控技术") * 3, school["id"]),
+                (code, name, school["region_id"], (text or "数控技术") * 3, school["id"]),
             ).fetchone()
             t0 = time.perf_counter()
-            while row is not None and row["id"] not in ids():
-                if time.perf_counter() - t0 > timeout:
-                    out["create_enterprise_s"] = None
+            out["create_enterprise_s"] = None  # visible to search (by its unique name)
+            out["create_recommended_s"] = None  # in the school's top 50
+            while row is not None and time.perf_counter() - t0 < timeout:
+                if out["create_enterprise_s"] is None:
+                    r = http.get("/v1/search", params={"q": name, "type": "enterprise", "k": 5})
+                    if r.status_code == 200 and row["id"] in [h["id"] for h in r.json()]:
+                        out["create_enterprise_s"] = round(time.perf_counter() - t0, 3)
+                if out["create_recommended_s"] is None and row["id"] in ids(50):
+                    out["create_recommended_s"] = round(time.perf_counter() - t0, 3)
+                if None not in (out["create_enterprise_s"], out["create_recommended_s"]):
                     break
                 time.sleep(0.05)
-            else:
-                out["create_enterprise_s"] = round(time.perf_counter() - t0, 3)
             top = ids()[0]
             a, b = sorted([("enterprise", top), ("school", school["id"])])
             c.execute(
