@@ -41,6 +41,16 @@ def split_head(text: str) -> tuple[str, str]:
     return text[: m.start()].strip(), text[m.end() :].strip()
 
 
+def _fit(vec: TfidfVectorizer, docs: list[str]) -> sp.csr_matrix:
+    """Fit and transform; a corpus with no n-gram at all (an empty catalogue) gets a one-term
+    vocabulary, so every document is the zero vector instead of the build failing."""
+    try:
+        return vec.fit_transform(docs).tocsr()
+    except ValueError:
+        vec.fit(["_"])
+        return vec.transform(docs).tocsr()
+
+
 @dataclass
 class Incidence:
     """Sparse 0/1 matrix (documents × items) with its vocabulary: set overlaps for a whole pool
@@ -94,8 +104,8 @@ class DocSide:
         head_vec = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
         )
-        full = full_vec.fit_transform([normalize(t) for t in texts] or [""]).tocsr()
-        head = head_vec.fit_transform([h or " " for h in heads] or [" "]).tocsr()
+        full = _fit(full_vec, [normalize(t) for t in texts] or [""])
+        head = _fit(head_vec, [h or " " for h in heads] or [" "])
         return cls(
             full_vec,
             head_vec,

@@ -8,11 +8,14 @@ convention for "this is text"; the importer drops exactly that apostrophe again
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
+# Control characters XML 1.0 cannot hold (openpyxl refuses them); a pasted or fuzzed value may.
+ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CHINA = timezone(timedelta(hours=8))  # spreadsheets hold no time zone: times shown as in China
 
 
@@ -22,7 +25,7 @@ def safe(value: Any) -> Any:
         return value.astimezone(CHINA).replace(tzinfo=None)
     if value is None or isinstance(value, bool | int | float | date | datetime):
         return value
-    text = value if isinstance(value, str) else str(value)
+    text = ILLEGAL.sub("", value if isinstance(value, str) else str(value))
     if text.startswith(DANGEROUS):
         return QUOTE + text
     return text

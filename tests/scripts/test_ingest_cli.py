@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 import typer
 from psycopg.rows import dict_row
 from typer.testing import CliRunner
 
 from scripts.ingest_cli import register
+from service.config import get_settings
 from tests.service.ingest.conftest import credit_codes, write_csv
 
 
@@ -19,6 +21,16 @@ def _app() -> typer.Typer:
     app.add_typer(bench, name="bench")
     register(app, bench)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _settings_point_at_the_test_database(clean_db: str, monkeypatch: pytest.MonkeyPatch):
+    # Settings are cached per process: a test that read them before the test database existed
+    # would send the CLI to the embedded default server instead.
+    monkeypatch.setenv("XIAOQI_DATABASE_URL", clean_db)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def test_import_command_json_and_exit_codes(clean_db: str, tmp_path: Path) -> None:
