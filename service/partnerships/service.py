@@ -127,9 +127,13 @@ def check(
         actor, action, targets.of_partnership(conn, pair.a, pair.b), "该结对的一方或双方"
     )
     graph = _neighbourhood(conn, subject, candidate, school_id, divisions)
-    reason = (
-        G.guard_duplicate_record(graph, subject, candidate)
-        or G.guard_already_partnered(graph, subject, candidate)
+    historical = isinstance(actor, policy.SystemActor) and actor.historical
+    # An existing world being loaded keeps its pairs with two firms of one group or two records
+    # of one firm (they happened); those guards, like the limits below, govern new pairings.
+    reason = G.guard_already_partnered(graph, subject, candidate) or (
+        None
+        if historical
+        else G.guard_duplicate_record(graph, subject, candidate)
         or G.guard_group_partnered(graph, subject, candidate)
     )
     if reason:
@@ -138,7 +142,7 @@ def check(
     pending = repo.pending_with_pair(conn, pair, recommendation_id)
     if pending is not None:
         raise _refuse(G.PENDING_REVIEW, f"（推荐 {pending}）")
-    if isinstance(actor, policy.SystemActor) and actor.historical:
+    if historical:
         return locked  # an existing world being loaded: limits govern new pairings only
     for end in (subject, candidate):
         if end[0] in CAPACITY:
