@@ -130,12 +130,14 @@ def check(
     historical = isinstance(actor, policy.SystemActor) and actor.historical
     # An existing world being loaded keeps its pairs with two firms of one group or two records
     # of one firm (they happened); those guards, like the limits below, govern new pairings.
-    reason = G.guard_already_partnered(graph, subject, candidate) or (
-        None
-        if historical
-        else G.guard_duplicate_record(graph, subject, candidate)
-        or G.guard_group_partnered(graph, subject, candidate)
-    )
+    if historical:
+        reason = G.guard_already_partnered(graph, subject, candidate)
+    else:
+        reason = (
+            G.guard_duplicate_record(graph, subject, candidate)
+            or G.guard_already_partnered(graph, subject, candidate)
+            or G.guard_group_partnered(graph, subject, candidate)
+        )
     if reason:
         existing = repo.active_partnership(conn, pair)
         raise _refuse(reason, f"（结对 {existing}）" if existing else "")
