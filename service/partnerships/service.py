@@ -98,6 +98,7 @@ def check(
     *,
     recommendation_id: int | None = None,
     quotas: tuple[int, int] | None = None,
+    reviewed: bool = False,
 ) -> dict[Node, dict[str, Any]]:
     """Lock the pair's rows and run every rule; raise 403 / 409 / 422, or return the locked rows.
 
@@ -122,7 +123,8 @@ def check(
     elif subject[0] == "programme":
         school_id = int(locked[subject]["school_id"])
         repo.lock_rows(conn, [("school", school_id)])
-    action = "review.decide" if recommendation_id is not None else "partnership.write"
+    decided = reviewed or recommendation_id is not None
+    action = "review.decide" if decided else "partnership.write"
     policy.require(
         actor, action, targets.of_partnership(conn, pair.a, pair.b), "该结对的一方或双方"
     )
@@ -219,6 +221,7 @@ def create(
     contacts: dict[Node, str | None] | None = None,
     recommendation_id: int | None = None,
     quotas: tuple[int, int] | None = None,
+    reviewed: bool = False,
 ) -> dict[str, Any]:
     """Create an active partnership between parties `a` and `b` (("school", 3), ("enterprise",
     7) … in any order), after every rule in the module docstring; audited.
@@ -227,11 +230,12 @@ def create(
     None is anonymous and refused). `source` says where it comes from
     ('manual', 'import:<file>', 'review:<id>'). `contacts` maps a party to its contact text.
     `recommendation_id` is set by review approval: the item's own pending state is then not a
-    conflict, and the permission checked is `review.decide` instead of `partnership.write`.
+    conflict, and the permission checked is `review.decide` instead of `partnership.write`;
+    `reviewed=True` (a reviewed plan's pair) checks `review.decide` too.
     Raises 401/403 (policy), 409 GuardRefused (a rule, reason in Chinese), 422 (unknown party).
     """
     pair = pair_of(a, b)
-    check(conn, actor, pair, recommendation_id=recommendation_id, quotas=quotas)
+    check(conn, actor, pair, recommendation_id=recommendation_id, quotas=quotas, reviewed=reviewed)
     contact_of = {(str(k[0]), int(k[1])): v for k, v in (contacts or {}).items()}
     row = repo.insert(
         conn,

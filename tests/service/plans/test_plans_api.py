@@ -34,6 +34,7 @@ def setup(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     make_user(pg_url, "bureau_ay", "bureau", region=ANYANG)
     make_user(pg_url, "bureau_zz", "bureau", region="410100")
     make_user(pg_url, "bureau_ay2", "bureau", region=ANYANG)  # the second pair of eyes
+    make_user(pg_url, "reviewer_ay", "reviewer", region=ANYANG)
     settings = Settings(database_url=pg_url, mode="test", var_dir=tmp_path_factory.mktemp("v"))
     with running_server(create_app(settings)) as base:
         deadline = time.monotonic() + 180
@@ -141,9 +142,8 @@ def test_review_as_one_batch_and_partial_approval_keeps_quotas(
     base, _ = setup
     plan = _plan(bureau)
     pid = plan["plan_id"]
-    # partnerships.create() admits reviewers only for recommendation items (review.decide);
-    # a plan's pairs are decided by a second bureau account (partnership.write in the region)
-    reviewer = login(base, "bureau_ay2")
+    # a plan's pairs are decided like review items: by the region's reviewer (review.decide)
+    reviewer = login(base, "reviewer_ay")
     assert reviewer.post(f"/v1/plans/{pid}/approve", json={}).status_code == 409  # not submitted
     assert bureau.post(f"/v1/plans/{pid}/submit").status_code == 200
     assert bureau.post(f"/v1/plans/{pid}/submit").status_code == 409
