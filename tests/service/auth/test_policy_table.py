@@ -1,16 +1,19 @@
-"""The README's "who may do what" table is the access policy's: docs/notes/issue-10.md holds
-exactly what service.auth.policy.rules_markdown() prints."""
+"""The README's "who may do what" table is the access policy's: README.md and
+docs/notes/issue-10.md hold exactly what service.auth.policy.rules_markdown() prints."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from service.auth import policy
 from service.config import REPO_ROOT
 
 
-def test_documented_table_is_the_policy() -> None:
-    text = (REPO_ROOT / "docs" / "notes" / "issue-10.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc", ["README.md", "docs/notes/issue-10.md"])
+def test_documented_table_is_the_policy(doc: str) -> None:
+    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
     m = re.search(r"<!-- policy-table:start -->\n(.*?)\n<!-- policy-table:end -->", text, re.S)
     assert m is not None, "policy table markers missing"
     assert m.group(1).strip() == policy.rules_markdown().strip()
