@@ -31,6 +31,7 @@ from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.explain import GUARD_TEXT
 from service import audit
 from service.auth import policy, targets
+from service.catalog.checks import PARTY_LABELS
 from service.config import get_settings
 from service.errors import Conflict, InvalidInput
 from service.partnerships import repository as repo
@@ -43,15 +44,6 @@ CAPACITY: dict[str, tuple[str, str | None]] = {
     "programme": ("capacity", "enterprise"),
     "mentor": ("capacity", None),
     "practice_base": ("slots_per_term", None),
-}
-PARTY_LABELS = {
-    "bureau": "教育行政部门",
-    "park": "产业园区",
-    "school": "学校",
-    "programme": "专业",
-    "enterprise": "企业",
-    "mentor": "导师",
-    "practice_base": "实践基地",
 }
 
 

@@ -75,16 +75,6 @@ def programme_school(conn: psycopg.Connection, programme_id: int) -> int | None:
     return None if row is None else int(row["school_id"])
 
 
-def active_partnership(conn: psycopg.Connection, pair: Pair) -> int | None:
-    row = _one(
-        conn,
-        """SELECT id FROM partnerships WHERE status = 'active'
-           AND a_type = %s AND a_id = %s AND b_type = %s AND b_id = %s""",
-        (pair.a.type, pair.a.id, pair.b.type, pair.b.id),
-    )
-    return None if row is None else int(row["id"])
-
-
 def mark_submitted(conn: psycopg.Connection, rec_id: int, user_id: int, pair: Pair) -> Row:
     row = _one(
         conn,

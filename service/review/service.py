@@ -126,7 +126,7 @@ def _submit_one(conn: psycopg.Connection, user: User, rec_id: int, pair: Pair) -
         raise Conflict(f"推荐 {rec_id} 已在审核中 (already_pending)")
     if state in _FINAL:
         raise Conflict(f"推荐 {rec_id} {_FINAL[state]}，不能再次提交 (already_decided)")
-    existing = repo.active_partnership(conn, pair)
+    existing = partnership_repo.active_partnership(conn, pair)
     if existing is not None:
         raise Conflict(f"双方已有结对关系（结对 {existing}）(already_partnered)")
     other = partnership_repo.pending_with_pair(conn, pair, rec_id)
