@@ -93,6 +93,13 @@ def clean_db(pg_url: str) -> Iterator[str]:
     yield pg_url
 
 
+@pytest.fixture(scope="module")
+def module_starts_empty(pg_url: str) -> None:
+    """For modules whose rolled-back `conn` tests count rows: pytest-xdist sends whole files, in
+    any order, to each worker, and an earlier file may have committed rows and kept them."""
+    truncate_all(pg_url)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -10,6 +10,11 @@ import pytest
 from tests.conftest import truncate_all
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _start_clean(module_starts_empty: None) -> None:
+    """Start each module empty whatever an earlier file on this worker committed."""
+
+
 @pytest.fixture(autouse=True)
 def _leave_clean(request: pytest.FixtureRequest) -> Iterator[None]:
     yield

@@ -113,6 +113,11 @@ def files(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _start_clean(module_starts_empty: None) -> None:
+    """The `conn` tests count rows: start each module empty whatever ran before on this worker."""
+
+
 @pytest.fixture(autouse=True)
 def _leave_clean(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tests that commit through `clean_db` leave the database empty for the `conn` tests."""
