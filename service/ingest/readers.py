@@ -218,10 +218,13 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits
     size = _size(raw)
     counter = _Counting(raw)
     text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding=encoding, newline="")
-    # the csv module's own per-field cap (process-wide; every import uses the same setting)
-    csv.field_size_limit(limits.max_cell_chars)
+    # The csv module's per-field cap is process-wide: only ever raise it (lowering it would break
+    # every other CSV reader in the process); this import's own cap is checked per record below.
+    if csv.field_size_limit() < limits.max_cell_chars:
+        csv.field_size_limit(limits.max_cell_chars)
     reader = csv.reader(text, delimiter=delimiter)
     state = {"line": 0, "records": 0}
+    too_long = "第 {start} 行无法解析：单元格内容超过上限（" + f"{limits.max_cell_chars} 个字符）"
 
     def records() -> Iterator[tuple[int, list[str]]]:
         while True:
@@ -239,13 +242,14 @@ def _open_csv(raw: IO[bytes], is_header: Callable[[Cells], bool], limits: Limits
             except csv.Error as exc:
                 reason = str(exc)
                 if "field larger" in reason:
-                    reason = f"单元格内容超过 {limits.max_cell_chars // 1024} KB（上限）"
                     raise FileProblem(
-                        f"第 {start} 行无法解析：{reason}", "cell_too_long", row=start
+                        too_long.format(start=start), "cell_too_long", row=start
                     ) from exc
                 elif "NUL" in reason:
                     reason = "文件含有空字节，可能不是文本文件"
                 raise FileProblem(f"第 {start} 行无法解析：{reason}", "csv", row=start) from exc
+            if any(len(cell) > limits.max_cell_chars for cell in rec):
+                raise FileProblem(too_long.format(start=start), "cell_too_long", row=start)
             state["line"] = start
             state["records"] += 1
             _check_shape(start, state["records"], len(rec), limits)

@@ -6,6 +6,7 @@ The zip-bomb tests print their figures (run with -s):
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -167,6 +168,9 @@ def test_csv_under_the_same_limits() -> None:
             ).rows
         )
     assert info.value.code == "cell_too_long" and info.value.row == 2
+    # a small cap for one import never lowers the process-wide csv cap other readers rely on
+    assert csv.field_size_limit() >= 128 << 10
+    assert next(csv.reader(io.StringIO("y" * 5000)))[0] == "y" * 5000
     many = "h,i\n" + "a,b\n" * 20
     with pytest.raises(FileProblem) as info:
         list(open_table(io.BytesIO(many.encode()), "r.csv", _any, limits=limits).rows)
