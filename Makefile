@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ENTERPRISES ?= 3000
 
-.PHONY: install demo serve test test-all lint typecheck bench screenshots clean db-stop
+.PHONY: install demo serve test test-all lint typecheck bench screenshots clean db-stop load
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test-all: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy service models indexing scripts
+
+# Soak (issue 14): mixed load on loopback for 5 minutes at 100,000 enterprises, 2 workers; exits 1
+# on any error answer or a memory drift >= 5%. The world is built once under /tmp/load100k.
+LOAD_ARGS ?=
+load: install
+	$(BIN)/xiaoqi load $(LOAD_ARGS)
 
 screenshots: install
 	$(BIN)/python -m scripts.screenshots --out docs/screenshots

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "scripts.recommend_cli",
     "scripts.users_cli",
     "scripts.plan_cli",
+    "scripts.load",
 ]
 
 
