@@ -16,7 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-db_app = typer.Typer(help="The database: migrate, start, stop.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: migrate, start, stop, dump, restore.", no_args_is_help=True
+)
 bench_app = typer.Typer(
     help="Benchmarks that print figures (JSON with --json).", no_args_is_help=True
 )
@@ -33,6 +35,7 @@ COMMAND_MODULES = [
     "scripts.users_cli",
     "scripts.plan_cli",
     "scripts.load",
+    "scripts.db_cli",  # db dump / db restore (issue 14)
 ]
 
 
