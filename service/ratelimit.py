@@ -2,7 +2,14 @@
 
 Signed-in callers are not limited here (their accounts are; login throttling is auth's). A
 client over its budget gets 429 with Retry-After before the request takes a worker thread, a
-pooled connection or the engine. In-process: each server worker keeps its own buckets.
+pooled connection or the engine.
+
+In-process, by design: each server worker keeps its own buckets, so with `xiaoqi serve
+--workers N` an anonymous client whose connections reach every worker may make up to N times
+`anon_search_per_minute` (bursts of N × `anon_search_burst`) in total; one keep-alive connection
+stays on one worker and gets exactly the configured budget. Moving the buckets into PostgreSQL
+(as login throttling does) would make the count exact across workers, but every refused request
+would then take a pooled connection, which is what this limiter exists to spare under a flood.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from models.vocab import PARTY_TABLES, SUBJECT_LABELS
 from service.auth import policy, targets
 from service.auth import repository as repo
 from service.ingest.kinds import Target as ImportTarget
@@ -22,26 +23,8 @@ from service.ingest.repository import Stage
 from service.ingest.row import RowError
 from service.partnerships import imports as partnership_imports
 
-KIND_OF_TABLE = {
-    "bureaus": "bureau",
-    "parks": "park",
-    "schools": "school",
-    "programmes": "programme",
-    "enterprises": "enterprise",
-    "needs": "need",
-    "mentors": "mentor",
-    "practice_bases": "practice_base",
-}
-_LABELS = {
-    "bureau": "教育行政部门",
-    "park": "产业园区",
-    "school": "学校",
-    "programme": "专业",
-    "enterprise": "企业",
-    "need": "需求",
-    "mentor": "导师",
-    "practice_base": "实践基地",
-}
+KIND_OF_TABLE = {**{table: kind for kind, table in PARTY_TABLES.items()}, "needs": "need"}
+_LABELS = SUBJECT_LABELS
 
 
 @dataclass

@@ -14,20 +14,11 @@ from typing import Any
 import psycopg
 
 from models.codes import credit_code_problem, major_catalogue, major_code_problem
+from models.vocab import PARTY_LABELS
 from service.catalog import repository as repo
 
 Problems = list[dict[str, Any]]
 Check = Callable[[psycopg.Connection, dict[str, Any], "repo.Row | None", Problems], dict[str, Any]]
-
-PARTY_LABELS = {
-    "bureau": "教育行政部门",
-    "park": "产业园区",
-    "school": "学校",
-    "programme": "专业",
-    "enterprise": "企业",
-    "mentor": "导师",
-    "practice_base": "实践基地",
-}
 
 
 def problem(column: str, reason: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from models.vocab import PARTY_LABELS
 from service.catalog import checks
 from service.catalog import schemas as s
 from service.catalog import tables as t
@@ -36,7 +37,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "bureaus",
         "bureau",
-        "教育行政部门",
+        PARTY_LABELS["bureau"],
         t.BUREAUS,
         s.BureauFilters,
         s.BureauOut,
@@ -48,7 +49,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "parks",
         "park",
-        "产业园区",
+        PARTY_LABELS["park"],
         t.PARKS,
         s.ParkFilters,
         s.ParkOut,
@@ -59,7 +60,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "schools",
         "school",
-        "学校",
+        PARTY_LABELS["school"],
         t.SCHOOLS,
         s.SchoolFilters,
         s.SchoolOut,
@@ -71,7 +72,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "programmes",
         "programme",
-        "专业",
+        PARTY_LABELS["programme"],
         t.PROGRAMMES,
         s.ProgrammeFilters,
         s.ProgrammeOut,
@@ -82,7 +83,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "enterprises",
         "enterprise",
-        "企业",
+        PARTY_LABELS["enterprise"],
         t.ENTERPRISES,
         s.EnterpriseFilters,
         s.EnterpriseOut,
@@ -96,7 +97,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "mentors",
         "mentor",
-        "导师",
+        PARTY_LABELS["mentor"],
         t.MENTORS,
         s.MentorFilters,
         s.MentorOut,
@@ -108,7 +109,7 @@ WRITABLE: tuple[Entity, ...] = (
     Entity(
         "practice-bases",
         "practice_base",
-        "实践基地",
+        PARTY_LABELS["practice_base"],
         t.PRACTICE_BASES,
         s.PracticeBaseFilters,
         s.PracticeBaseOut,

@@ -1,271 +1,71 @@
 """Request and response shapes of the catalogue API: one Create / Update / Out per entity.
 
 Update models are derived from the Create models (every field optional, explicit null only where
-the column is nullable), so the two cannot drift apart.
+the column is nullable), so the two cannot drift apart. Field types live in
+service/catalog/fields.py, list parameters in service/catalog/filters.py; both are re-exported
+here, so `service.catalog.schemas` stays the one import for the API's I/O.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import re
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
-    StringConstraints,
-    create_model,
     model_validator,
 )
 
-INT4_MAX = 2**31 - 1  # PostgreSQL `int`: larger ids cannot exist, larger counts cannot be stored
-
-
-def _clean(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8: both would
-    # fail deep in the driver, so they are rejected here with a reason.
-    if "\x00" in value:
-        raise ValueError("不得包含 NUL 字符（\\x00）")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("含无法编码的字符（孤立的 UTF-16 代理项）") from None
-    return value
-
-
-Clean = AfterValidator(_clean)
-
-
-def upper_code(pattern: str, what: str) -> AfterValidator:
-    """A code given in any case with stray spaces, stored upper-case (pydantic would check a
-    pattern before upper-casing, so the pattern is checked here, after)."""
-    shape = re.compile(pattern)
-
-    def check(value: str) -> str:
-        value = value.strip().upper()
-        if not shape.fullmatch(value):
-            raise ValueError(f"{what}格式不正确")
-        return value
-
-    return AfterValidator(check)
-
-
-Code = Annotated[str, StringConstraints(max_length=40), Clean]
-CreditCode = Annotated[Code, upper_code(r".{1,40}", "统一社会信用代码")]  # checked in full later
-SchoolCode = Annotated[Code, upper_code(r"[0-9A-Z]{4,12}", "院校代码（4–12位数字或大写字母）")]
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Clean]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Clean]
-LongText = Annotated[str, StringConstraints(max_length=20_000), Clean]
-Search = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Clean
-]
-Word = Annotated[str, StringConstraints(max_length=40), Clean]
-Id = Annotated[int, Field(ge=1, le=INT4_MAX)]
-Count = Annotated[int, Field(ge=0, le=INT4_MAX)]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), Field(examples=["410102"])]
-# GB/T 4754-2017: a section letter, or a 2–4 digit division / group / class code.
-IndustryCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^([A-T]|[0-9]{2,4})$"),
-    Field(examples=["3911"]),
-]
-IndustryPrefix = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^([A-Ta-t]|[0-9]{1,4})$"),
-    Field(examples=["39"], description="GB/T 4754 门类字母（如 C）或代码前缀（如 39、391）"),
-]
-MajorCode = Annotated[Code, upper_code(r"[0-9A-Z]{1,12}", "专业代码"), Field(examples=["080901"])]
-Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_clean)
-]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$"),
-    AfterValidator(_clean),
-]
-
-PartyType = Literal[
-    "bureau", "park", "school", "programme", "enterprise", "mentor", "practice_base"
-]
-PARTY_TYPES: tuple[str, ...] = PartyType.__args__  # type: ignore[attr-defined]
-SchoolKind = Literal["双一流", "本科", "职教本科", "高职专科", "中职", "中学"]
-ProgrammeLevel = Literal["本科", "职教本科", "高职专科", "中职"]
-EnterpriseSize = Literal["大型", "中型", "小型", "微型"]
-NeedKind = Literal["talent", "technology", "training", "practice_base", "mentor"]
-MentorKind = Literal["academic", "research", "industry_professor"]
-
-
-def _party_ref(value: str) -> str:
-    _, _, pid = value.partition(":")
-    if int(pid) > INT4_MAX:
-        raise ValueError(f"编号超出范围（最大 {INT4_MAX}）")
-    return value
-
-
-PartyRef = Annotated[
-    str,
-    StringConstraints(pattern=r"^(" + "|".join(PARTY_TYPES) + r"):[1-9][0-9]{0,9}$"),
-    AfterValidator(_party_ref),
-    Field(examples=["school:12"], description="类型:编号，如 school:12"),
-]
-HostRef = Annotated[
-    str,
-    StringConstraints(pattern=r"^(enterprise|school):[1-9][0-9]{0,9}$"),
-    AfterValidator(_party_ref),
-    Field(examples=["enterprise:5"], description="enterprise:编号 或 school:编号"),
-]
-
-
-class Input(BaseModel):
-    # Unknown fields are an error: a misspelt field must not be silently dropped.
-    model_config = ConfigDict(extra="forbid")
-
-
-def patch_model(
-    create: type[BaseModel], name: str, *, exclude: tuple[str, ...] = ()
-) -> type[Input]:
-    """The PATCH body of `create`: all fields optional; null is accepted only where it was."""
-    fields: dict[str, Any] = {}
-    for field_name, info in create.model_fields.items():
-        if field_name in exclude:
-            continue
-        optional = copy.copy(info)
-        optional.default = None
-        optional.default_factory = None
-        fields[field_name] = (info.annotation, optional)
-    return create_model(name, __base__=Input, **fields)
-
-
-# ---- list parameters -------------------------------------------------------------------------
-
-
-class ListParams(BaseModel):
-    limit: int = Field(50, ge=1, le=500, description="每页条数（1–500）")
-    offset: int = Field(0, ge=0, le=10_000_000, description="跳过的条数")
-    sort: Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean)] | None = Field(
-        None, description="排序字段，逗号分隔，前缀 - 表示降序，如 -updated_at,name"
-    )
-    with_total: bool = Field(True, description="是否计算总数（大表上可关闭以省时）")
-    after_id: int | None = Field(
-        None,
-        ge=0,
-        le=INT4_MAX,
-        description="键集分页：只返回编号大于此值的行（sort=-id 时为小于），仅在按 id 排序时可用；"
-        "取上一页最后一行的 id，深翻页时比 offset 快",
-    )
-
-
-class RegionFilters(ListParams):
-    level: Literal["province", "city", "county"] | None = None
-    parent: RegionCode | None = Field(None, description="上级区划代码")
-    within: RegionCode | None = Field(None, description="该区划及其所有下级")
-    q: Search | None = None
-
-
-class BureauFilters(ListParams):
-    region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    q: Search | None = None
-
-
-class ParkFilters(ListParams):
-    region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    industry: IndustryPrefix | None = None
-    q: Search | None = None
-
-
-class SchoolFilters(ListParams):
-    region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    kind: SchoolKind | None = None
-    tag: Name | None = None
-    q: Search | None = None
-
-
-class ProgrammeFilters(ListParams):
-    school_id: Id | None = None
-    major_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,7}[TK]{0,2}$")] | None = Field(
-        None, description="专业代码或其前缀（如 0809 表示计算机类）"
-    )
-    level: ProgrammeLevel | None = None
-    region: RegionCode | None = Field(None, description="学校所在区划（含下级）")
-    industry: IndustryPrefix | None = None
-    q: Search | None = None
-
-
-class EnterpriseFilters(ListParams):
-    region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    industry: IndustryPrefix | None = None
-    park_id: Id | None = None
-    size: EnterpriseSize | None = None
-    status: Literal["active", "inactive"] | None = None
-    credit_code: Annotated[Code, upper_code(r"[0-9A-Z]{18}", "统一社会信用代码")] | None = None
-    q: Search | None = Field(None, description="名称包含")
-
-
-class NeedFilters(ListParams):
-    enterprise_id: Id | None = None
-    kind: NeedKind | None = None
-    status: Literal["open", "matched", "closed"] | None = None
-    region: RegionCode | None = Field(None, description="企业所在区划（含下级）")
-    q: Search | None = None
-
-
-class MentorFilters(ListParams):
-    kind: MentorKind | None = None
-    school_id: Id | None = None
-    enterprise_id: Id | None = None
-    field: Name | None = Field(None, description="研究/专业领域（精确）")
-    q: Search | None = None
-
-
-class PracticeBaseFilters(ListParams):
-    region: RegionCode | None = Field(None, description="区划代码（含下级）")
-    host: HostRef | None = None
-    field: Name | None = None
-    q: Search | None = None
-
-
-class PartnershipFilters(ListParams):
-    party: PartyRef | None = Field(None, description="任一方，如 school:12")
-    party_type: PartyType | None = Field(None, description="任一方的类型")
-    status: Literal["active", "ended"] | None = None
-    kind: Name | None = None
-
-
-class AuditFilters(ListParams):
-    entity_type: Word | None = None
-    entity_id: Id | None = None
-    action: Word | None = None
-    actor_id: Id | None = None
-
-
-class Problem(BaseModel):
-    row: int | None = None
-    column: str
-    reason: str
-
-
-class ErrorOut(BaseModel):
-    """Every refusal: a machine code, a Chinese message, and for 422 the problems per field."""
-
-    error: str = Field(examples=["invalid_input"])
-    detail: str
-    errors: list[Problem] | None = None
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int | None = Field(description="符合条件的总数；with_total=false 时为 null")
-    limit: int
-    offset: int
-
+from models import vocab as V
+from service.catalog.fields import (
+    INT4_MAX,
+    PARTY_TYPES,
+    Clean,
+    Code,
+    Count,
+    CreditCode,
+    Email,
+    EnterpriseSize,
+    HostRef,
+    Id,
+    IndustryCode,
+    IndustryPrefix,
+    Input,
+    LongText,
+    MajorCode,
+    MentorKind,
+    Name,
+    NeedKind,
+    PartyRef,
+    PartyType,
+    Phone,
+    ProgrammeLevel,
+    RegionCode,
+    SchoolCode,
+    SchoolKind,
+    Search,
+    ShortText,
+    Word,
+    patch_model,
+)
+from service.catalog.filters import (
+    AuditFilters,
+    BureauFilters,
+    EnterpriseFilters,
+    ErrorOut,
+    ListParams,
+    MentorFilters,
+    NeedFilters,
+    Page,
+    ParkFilters,
+    PartnershipFilters,
+    PracticeBaseFilters,
+    Problem,
+    ProgrammeFilters,
+    RegionFilters,
+    SchoolFilters,
+)
 
 # ---- outputs ---------------------------------------------------------------------------------
 
@@ -410,12 +210,12 @@ class EnterpriseCreate(Input):
     industry_codes: list[IndustryCode] = Field(default_factory=list, max_length=50)
     region: RegionCode
     park_id: Id | None = None
-    size: EnterpriseSize = "中型"
+    size: EnterpriseSize = V.DEFAULT_ENTERPRISE_SIZE
     group_name: ShortText | None = None
     description: LongText = ""
     contact_name: ShortText | None = None
     contact_phone: Phone | None = None
-    status: Literal["active", "inactive"] = "active"
+    status: V.EnterpriseStatus = "active"
 
 
 EnterpriseUpdate = patch_model(EnterpriseCreate, "EnterpriseUpdate")
@@ -445,7 +245,7 @@ class NeedCreate(Input):
     description: LongText = ""
     headcount: Count | None = None
     deadline: dt.date | None = None
-    status: Literal["open", "matched", "closed"] = "open"
+    status: V.NeedStatus = "open"
 
 
 NeedUpdate = patch_model(NeedCreate, "NeedUpdate")
@@ -537,10 +337,10 @@ class PartyOut(BaseModel):
 class PartnershipCreate(Input):
     a: Party
     b: Party
-    kind: Name = "结对包联"
-    status: Literal["active", "ended"] = "active"
+    kind: Name = V.KIND_PAIRING
+    status: V.PartnershipStatus = "active"
     since: dt.date = Field(default_factory=dt.date.today)
-    source: Name = "manual"
+    source: Name = V.SOURCE_MANUAL
     progress: LongText = ""
     a_contact: LongText | None = Field(default=None, description="甲方联系人及联系方式")
     b_contact: LongText | None = Field(default=None, description="乙方联系人及联系方式")
@@ -574,3 +374,50 @@ class PartnershipOut(Stamped):
                     "name": data.pop(f"{side}_name", None),
                 }
         return data
+
+
+__all__ = [
+    "INT4_MAX",
+    "AuditFilters",
+    "BureauFilters",
+    "Clean",
+    "Code",
+    "Count",
+    "CreditCode",
+    "Email",
+    "EnterpriseFilters",
+    "EnterpriseSize",
+    "ErrorOut",
+    "HostRef",
+    "Id",
+    "IndustryCode",
+    "IndustryPrefix",
+    "Input",
+    "ListParams",
+    "LongText",
+    "MajorCode",
+    "MentorFilters",
+    "MentorKind",
+    "Name",
+    "NeedFilters",
+    "NeedKind",
+    "PARTY_TYPES",
+    "Page",
+    "ParkFilters",
+    "PartnershipFilters",
+    "PartyRef",
+    "PartyType",
+    "Phone",
+    "PracticeBaseFilters",
+    "Problem",
+    "ProgrammeFilters",
+    "ProgrammeLevel",
+    "RegionCode",
+    "RegionFilters",
+    "SchoolCode",
+    "SchoolFilters",
+    "SchoolKind",
+    "Search",
+    "ShortText",
+    "Word",
+]

@@ -11,12 +11,13 @@ import psycopg
 from fastapi import Request
 from pydantic import BaseModel
 
+from models.vocab import PARTY_LABELS, PARTY_TYPES
 from service import audit
 from service.auth import policy, targets
 from service.catalog import repository as repo
-from service.catalog.checks import PARTY_LABELS, problem
+from service.catalog.checks import problem
 from service.catalog.entities import AUDIT_LOG, CONTACT_FIELDS, Entity
-from service.catalog.schemas import PARTY_TYPES, ListParams
+from service.catalog.schemas import ListParams
 from service.config import REPO_ROOT
 from service.errors import Conflict, InvalidInput, NotFound
 from service.partnerships import service as partnerships

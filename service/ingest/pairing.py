@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
+from models import vocab as V
 from service.ingest.builders import PARTNERSHIP_TARGET, canonical
 from service.ingest.headers import Column as C
 from service.ingest.kinds import Kind, Target
@@ -160,7 +161,7 @@ def build_pairing(r: Row) -> None:
     if r.errors or unit is None:
         return
     progress = "\n".join(f"【{label}】{texts[col]}" for col, label in SECTIONS if texts[col])
-    source = f"import:{r.ctx.filename}"[:200]
+    source = V.import_source(r.ctx.filename)
     unit_text = as_text(r.raw("unit")[0])
     deadline, _ = parse_date(texts["deadline"]) if texts["deadline"] else (None, None)
     for cp in counterparts:
@@ -168,7 +169,12 @@ def build_pairing(r: Row) -> None:
             r.error("counterpart", r.raw("counterpart")[0], "结对双方不能是同一单位", "invalid")
             return
     for cp, name in zip(counterparts, split_names(r.raw("counterpart")[0]), strict=True):
-        rec = {**canonical(unit, cp), "kind": "结对包联", "source": source, "progress": progress}
+        rec = {
+            **canonical(unit, cp),
+            "kind": V.KIND_PAIRING,
+            "source": source,
+            "progress": progress,
+        }
         unit_side = "a" if (rec["a_type"], rec["a_id"]) == (unit.type, unit.id) else "b"
         rec[f"{unit_side}_contact"] = contacts["unit_contact"]
         rec[f"{'b' if unit_side == 'a' else 'a'}_contact"] = contacts["counterpart_contact"]

@@ -9,20 +9,13 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from models.vocab import PARTY_TABLES
 from service.review.pairs import Pair
 
 Row = dict[str, Any]
 Node = tuple[str, int]
 
-_TABLES = {
-    "bureau": "bureaus",
-    "park": "parks",
-    "school": "schools",
-    "programme": "programmes",
-    "enterprise": "enterprises",
-    "mentor": "mentors",
-    "practice_base": "practice_bases",
-}
+_TABLES = PARTY_TABLES
 
 # The pending-pair rule, in one place: a submitted item is pending until a decision follows its
 # (latest) submission; approve and reject are final. The view review_pending_pairs (migration
@@ -82,24 +75,37 @@ def edges_touching(
     return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
 
 
-def school_edges_in_divisions(
-    conn: psycopg.Connection, divisions: list[str]
-) -> list[tuple[str, int, str, int]]:
-    """Active school/programme ↔ enterprise partnerships whose enterprise works in one of the
-    GB/T 4754 divisions (what the quota 'schools per industry' counts). 'enterprise' sorts
-    before 'programme' and 'school', so the enterprise is always party a."""
+def school_divisions(conn: psycopg.Connection, divisions: list[str]) -> list[tuple[int, str, str]]:
+    """(school id, the school's region path, division) of every active school / programme –
+    enterprise partnership whose enterprise works in one of the divisions (what the quota
+    'schools per leading industry' counts, per city: models/quotas.py)."""
     if not divisions:
         return []
     rows = _all(
         conn,
-        """SELECT p.a_type, p.a_id, p.b_type, p.b_id FROM partnerships p
+        """SELECT DISTINCT s.id AS school_id, r.path, d.division
+           FROM partnerships p
            JOIN enterprises e ON p.a_type = 'enterprise' AND e.id = p.a_id
+           LEFT JOIN programmes pr ON p.b_type = 'programme' AND pr.id = p.b_id
+           JOIN schools s ON s.id = CASE WHEN p.b_type = 'school' THEN p.b_id ELSE pr.school_id END
+           JOIN regions r ON r.id = s.region_id
+           CROSS JOIN LATERAL (
+               SELECT DISTINCT left(regexp_replace(c, '[^0-9]', '', 'g'), 2) AS division
+               FROM unnest(e.industry_codes) c) d
            WHERE p.status = 'active' AND p.b_type IN ('school', 'programme')
-             AND EXISTS (SELECT 1 FROM unnest(e.industry_codes) c
-                         WHERE left(regexp_replace(c, '[^0-9]', '', 'g'), 2) = ANY(%s))""",
+             AND d.division = ANY(%s)""",
         (divisions,),
     )
-    return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
+    return [(int(r["school_id"]), str(r["path"]), str(r["division"])) for r in rows]
+
+
+def school_region_path(conn: psycopg.Connection, school_id: int) -> str:
+    row = _one(
+        conn,
+        "SELECT r.path FROM schools s JOIN regions r ON r.id = s.region_id WHERE s.id = %s",
+        (school_id,),
+    )
+    return str(row["path"]) if row else ""
 
 
 def programme_schools(conn: psycopg.Connection, programme_ids: list[int]) -> dict[int, int]:

@@ -11,7 +11,8 @@ checks, in order:
 3. no other enterprise of the same group is partnered with that school;
 4. the pair is not pending review (other than the item being approved);
 5. capacity: a programme's partner slots, a mentor's capacity, a practice base's places;
-6. the seed-004 quotas (industries per school, schools per industry).
+6. the seed-004 quotas (industries per school; schools per leading industry, counted in the
+   school's city as the planner counts them: models/quotas.py).
 
 The guards themselves are models/graph.py's (the recommender applies the same ones to its
 candidates); here they run on the locked neighbourhood read fresh from PostgreSQL, so two
@@ -27,11 +28,12 @@ from typing import Any
 import psycopg
 
 from models import graph as G
+from models import quotas as Q
 from models.dedup import EnterpriseRecord, duplicate_clusters
 from models.explain import GUARD_TEXT
+from models.vocab import PARTY_LABELS
 from service import audit
 from service.auth import policy, targets
-from service.catalog.checks import PARTY_LABELS
 from service.config import get_settings
 from service.errors import Conflict, InvalidInput
 from service.partnerships import repository as repo
@@ -120,7 +122,7 @@ def check(
     policy.require(
         actor, action, targets.of_partnership(conn, pair.a, pair.b), "该结对的一方或双方"
     )
-    graph = _neighbourhood(conn, subject, candidate, school_id, divisions)
+    graph = _neighbourhood(conn, subject, candidate, school_id)
     historical = isinstance(actor, policy.SystemActor) and actor.historical
     # An existing world being loaded keeps its pairs with two firms of one group or two records
     # of one firm (they happened); those guards, like the limits below, govern new pairings.
@@ -154,12 +156,16 @@ def check(
             settings.quota_industries_per_school,
             settings.quota_schools_per_industry,
         )
+        # schools per leading industry are counted in the subject school's city (the rule the
+        # planner uses too: models/quotas.py)
+        city = Q.city_of(repo.school_region_path(conn, school_id))  # type: ignore[arg-type]
         code = G.guard_quotas(
             graph,
             subject,
             locked[candidate]["industry_codes"] or [],
             max_industries_per_school=per_school,
             max_schools_per_industry=per_industry,
+            schools_serving=Q.schools_serving(repo.school_divisions(conn, divisions), city),
         )
         if code:
             raise _refuse(code)
@@ -171,14 +177,13 @@ def _neighbourhood(
     subject: Node,
     candidate: Node,
     school_id: int | None,
-    divisions: list[str],
 ) -> G.PartnershipGraph:
     """The part of the partnership graph the guards read, as it is now (under the locks)."""
     nodes: set[Node] = {subject, candidate}
     if school_id is not None:
         nodes.add(("school", school_id))
         nodes |= {("programme", p) for p in repo.school_programmes(conn, school_id)}
-    edges = repo.edges_touching(conn, nodes) + repo.school_edges_in_divisions(conn, divisions)
+    edges = repo.edges_touching(conn, nodes)
     programmes = {i for t, i in nodes if t == "programme"}
     enterprises = {i for t, i in nodes if t == "enterprise"}
     for a_type, a_id, b_type, b_id in edges:

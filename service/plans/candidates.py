@@ -3,8 +3,8 @@
 Pair fits are the recommendation pipeline's own scores (service.recommendations.pipeline.rank:
 retrieval → guards → features → ranker), with the school as subject; the guards (already
 partnered, same group, duplicate record, pending review) drop refused pairs before the solver
-sees them. Quotas are counted per (city, leading-industry division): industry key
-'<city code>:<division>'.
+sees them. Quotas are counted per (city, leading-industry division), the rule of models/quotas.py
+(service.partnerships.create counts the same way): industry key '<city code>:<division>'.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from models import planner as P
+from models import quotas as Q
 from models.graph import industry_division
 from service.errors import InvalidInput
 from service.plans import repository as repo
@@ -67,7 +68,7 @@ def build(
         divs_of_city[city] = {}
         for it in items:
             d = industry_division(it["code"])
-            key = f"{city}:{d}"
+            key = Q.industry_key(city, d)
             if d in divs_of_city[city]:
                 continue  # two groups of one division count as one industry
             divs_of_city[city][d] = key
@@ -98,7 +99,7 @@ def build(
     # Pairs are retrieved per (school, leading industry): the pipeline's pool of candidates
     # (CANDIDATE_POOL) forms the unpruned problem, its top `candidates_per_industry` the MIP's.
     for sid, school in schools.items():
-        city_divs = divs_of_city.get(school["city_code"], {})
+        city_divs = divs_of_city.get(Q.city_of(school["region_path"]), {})
         have = g.industries_served_by_school(sid)
         served[sid] = frozenset(k for d, k in city_divs.items() if d in have)
         by_div: dict[str, list[int]] = defaultdict(list)

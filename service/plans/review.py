@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-from models.graph import industry_division
+from models import quotas as Q
+from models import vocab as V
 from service.errors import Conflict, NotFound
 from service.partnerships import service as partnerships
 from service.plans import access
@@ -98,7 +99,7 @@ def approve(
                     actor,
                     ("programme", it["programme_id"]),
                     ("enterprise", it["enterprise_id"]),
-                    f"plan:{plan_id}",
+                    V.plan_source(plan_id),
                     kind="共建专业",
                     quotas=quotas,
                     reviewed=True,  # the plan was reviewed: its deciders are reviewers too
@@ -139,9 +140,9 @@ def remaining_needs(conn: psycopg.Connection, plan: dict[str, Any]) -> dict[str,
     now: dict[str, set[int]] = {i: set() for i in industries}
     school_now: dict[int, set[str]] = {s["id"]: set() for s in schools}
     for s in schools:
+        keys = {Q.industry_key(Q.city_of(s["region_path"]), d) for d in served.get(s["id"], ())}
         for i in industries:
-            city, _, div = i.partition(":")
-            if s["city_code"] == city and industry_division(div) in served.get(s["id"], set()):
+            if i in keys:
                 now[i].add(s["id"])
                 school_now[s["id"]].add(i)
     waiting = [it for it in items if it["decision"] is None]

@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-VOCATIONAL = ["高职专科", "中职", "职教本科"]
+from models.vocab import VOCATIONAL_KINDS
+
+VOCATIONAL = list(VOCATIONAL_KINDS)
 
 
 class LeadingIndustryIn(BaseModel):

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-PARTY_TYPES = frozenset(
-    {"bureau", "park", "school", "programme", "enterprise", "mentor", "practice_base"}
-)
+from models import vocab as V
 
-# Partnership kind by the (unordered) pair of party types; other valid pairs are 结对包联.
-_KINDS: dict[frozenset[str], str] = {
-    frozenset({"school", "enterprise"}): "结对包联",
-    frozenset({"park", "enterprise"}): "结对包联",
-    frozenset({"bureau", "enterprise"}): "结对包联",
-    frozenset({"programme", "enterprise"}): "共建专业",
-    frozenset({"programme", "mentor"}): "导师",
-    frozenset({"school", "mentor"}): "导师",
-    frozenset({"enterprise", "mentor"}): "导师",
-    frozenset({"programme", "practice_base"}): "实践基地",
-    frozenset({"school", "practice_base"}): "实践基地",
-}
-DEFAULT_KIND = "结对包联"
+PARTY_TYPES = frozenset(V.PARTY_TYPES)
 
 
 class Party(NamedTuple):
@@ -34,7 +20,7 @@ class Pair(NamedTuple):
 
     @property
     def kind(self) -> str:
-        return _KINDS.get(frozenset({self.a.type, self.b.type}), DEFAULT_KIND)
+        return V.partnership_kind(self.a.type, self.b.type)
 
     @property
     def lock_key(self) -> str:

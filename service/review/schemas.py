@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models import vocab as V
 from service.auth.schemas import DbText
 
-Decision = Literal["approve", "reject", "return"]
-State = Literal["draft", "pending", "returned", "approved", "rejected"]
+Decision = V.ReviewDecision
+State = V.ReviewState
 
 
 class SubmitIn(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from models import vocab as V
 from service import audit
 from service.auth import policy, targets
 from service.auth.schemas import ROLES, User
@@ -29,7 +30,6 @@ from service.review.pairs import Pair, Party, canonical
 DECIDERS = tuple(r for r in ROLES if policy.RULES["review.decide"][r] != policy.NEVER)
 _FINAL = {"approved": "已批准", "rejected": "已驳回"}
 MAX_LINKS = 50  # partnerships shown per party as evidence
-_NEXT_STATE = {"approve": "approved", "reject": "rejected", "return": "returned"}
 
 
 # ---- pairs and permissions -----------------------------------------------------------------
@@ -191,12 +191,18 @@ def _apply(
         # Every rule (scope, duplicates, group, capacity, quotas) is checked under row locks by
         # the one way to create a partnership; its audit entry is written there too.
         partnership = partnerships.create(
-            conn, user, pair.a, pair.b, f"review:{rec_id}", kind=pair.kind, recommendation_id=rec_id
+            conn,
+            user,
+            pair.a,
+            pair.b,
+            V.review_source(rec_id),
+            kind=pair.kind,
+            recommendation_id=rec_id,
         )
     review = repo.insert_review(
         conn, rec_id, decision, user.id, reason.strip(), partnership["id"] if partnership else None
     )
-    state = _NEXT_STATE[decision]
+    state = V.STATE_AFTER[decision]
     audit.record(
         conn,
         actor_id=user.id,

@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape
 
 import networkx as nx
 
+from models.vocab import PARTY_TYPES
+
 Node = tuple[str, int]
 
 COLOURS = {
@@ -24,7 +26,7 @@ COLOURS = {
     "mentor": "#c9457a",
     "practice_base": "#b5982a",
 }
-TYPE_ORDER = ("bureau", "park", "school", "programme", "enterprise", "mentor", "practice_base")
+TYPE_ORDER = PARTY_TYPES
 MAX_NODES = 90  # beyond this the outer ring is cut (and the page says so)
 
 

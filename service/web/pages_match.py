@@ -17,10 +17,18 @@ from service.recommendations import service as recs
 from service.recommendations.router import EngineLoaded
 from service.review import service as review
 from service.web import repository as repo
-from service.web.render import BUREAU_ROLES, REVIEW_ROLES, gate, page, safe_next, scope_label
+from service.web.render import (
+    BUREAU_ROLES,
+    PARTY_LABELS,
+    REVIEW_ROLES,
+    gate,
+    page,
+    safe_next,
+    scope_label,
+)
 
 router = APIRouter(include_in_schema=False)
-SUBJECT_TYPES = {"school": "学校", "programme": "专业", "park": "产业园区"}
+SUBJECT_TYPES = {t: PARTY_LABELS[t] for t in ("school", "programme", "park")}
 
 
 def _engine(request: Request) -> Any:

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from models.vocab import PARTY_LABELS
 from service.auth.deps import TxConn, region_scope
 from service.errors import DomainError
 from service.review import service as review
@@ -17,10 +18,7 @@ from service.web.render import DECISION_NAMES, REVIEW_ROLES, gate, page, scope_l
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 CANDIDATE_TYPES = {
-    "enterprise": "企业",
-    "programme": "专业",
-    "mentor": "导师",
-    "practice_base": "实践基地",
+    t: PARTY_LABELS[t] for t in ("enterprise", "programme", "mentor", "practice_base")
 }
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from models import vocab as V
 from models.explain import GUARD_TEXT
 from service.auth import csrf
 from service.auth.deps import current_user
@@ -31,17 +32,7 @@ def _csrf_field(context: Any) -> Markup:
 
 templates.env.globals["csrf_field"] = jinja2.pass_context(_csrf_field)
 
-PARTY_LABELS = {
-    "bureau": "教育行政部门",
-    "park": "产业园区",
-    "school": "学校",
-    "programme": "专业",
-    "enterprise": "企业",
-    "mentor": "导师",
-    "practice_base": "实践基地",
-    "need": "需求",
-    "text": "文字描述",
-}
+PARTY_LABELS = V.SUBJECT_LABELS  # parties, and the need / text a recommendation was asked for
 FEATURE_LABELS = {
     "dense": "语义相似度",
     "bm25": "关键词得分",
@@ -56,22 +47,10 @@ FEATURE_LABELS = {
     "load": "现有合作负荷",
 }
 KEY_FEATURES = ("fused", "industry_match", "major_fit", "proximity", "peer_partners")
-DECISION_NAMES = {"approve": "批准", "reject": "驳回", "return": "退回"}
-STATE_NAMES = {
-    "draft": "草稿",
-    "pending": "待审核",
-    "returned": "已退回",
-    "approved": "已批准",
-    "rejected": "已驳回",
-}
-MENTOR_KINDS = {"academic": "学术导师", "research": "科研导师", "industry_professor": "产业教授"}
-NEED_KINDS = {
-    "talent": "人才",
-    "technology": "技术",
-    "training": "培训",
-    "practice_base": "实践基地",
-    "mentor": "导师",
-}
+DECISION_NAMES = V.REVIEW_DECISION_LABELS
+STATE_NAMES = V.REVIEW_STATE_LABELS
+MENTOR_KINDS = V.MENTOR_KIND_LABELS
+NEED_KINDS = V.NEED_KIND_LABELS
 
 EXCLUDED_TEXT = {**GUARD_TEXT, "near_duplicate_collapsed": "近似重复的企业记录已合并"}
 

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from models import quotas as Q
 from service.auth.policy import HISTORY, SYSTEM
 from service.config import REPO_ROOT
 from service.errors import Forbidden, InvalidInput, Unauthorized
@@ -94,6 +95,38 @@ def test_pending_capacity_and_quotas(conn: psycopg.Connection[Any]) -> None:
     )  # fmt: skip
     # …the same division is fine; a loaded record of existing pairs is not held to limits
     partnerships.create(conn, HISTORY, ("school", other), ("enterprise", e[2]), "m", quotas=(1, 9))
+
+
+def test_schools_per_leading_industry_are_counted_in_the_school_city(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """Seed 004's 5–10 schools per leading industry count the schools of the industry's city
+    (models/quotas.py), as the planner does: another city's school does not fill the quota."""
+    firms = [f.enterprise(conn, n) for n in ("一号汽车零部件公司", "二号车桥厂", "三号车灯公司")]
+    conn.execute("UPDATE enterprises SET industry_codes = '{C3670}' WHERE id = ANY(%s)", (firms,))
+    cap = (3, 1)  # at most one school per industry
+    zhengzhou = f.school(conn, "郑州子职业学院", "410102")  # a county of 郑州
+    partnerships.create(
+        conn, SYSTEM, ("school", zhengzhou), ("enterprise", firms[0]), "m", quotas=cap
+    )
+    second = f.school(conn, "郑州丑职业学院", "410100")
+    _refused(
+        "quota_industry_schools", conn, ("school", second), ("enterprise", firms[1]), "m",
+        quotas=cap,
+    )  # fmt: skip
+    # through a programme the school is still 郑州's second
+    _refused(
+        "quota_industry_schools", conn, ("programme", f.programme(conn, second)),
+        ("enterprise", firms[2]), "m", quotas=cap,
+    )  # fmt: skip
+    luoyang = f.school(conn, "洛阳寅职业学院", "410300")
+    row = partnerships.create(
+        conn, SYSTEM, ("school", luoyang), ("enterprise", firms[1]), "m", quotas=cap
+    )
+    assert row["status"] == "active"
+    # the planner's key for those industries: one per city
+    assert Q.industry_key(Q.city_of("410000.410100.410102"), "36") == "410100:36"
+    assert Q.city_of("410000") == "410000"
 
 
 def test_scope_and_bad_parties(conn: psycopg.Connection[Any]) -> None:

@@ -1,0 +1,1 @@
+"""The catalogue import kinds, one module each (service/ingest/builders.py lists them)."""
