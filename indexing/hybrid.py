@@ -26,67 +26,35 @@ profile text changed, and every cached file is checksummed (indexing/artefacts.p
 from __future__ import annotations
 
 import copy
-import hashlib
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bm25s
-import faiss
 import numpy as np
 
 from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
+from indexing.bm25_store import BM25_MANIFEST, load_or_build_bm25
 from indexing.delta import DeltaSegment
+from indexing.dense_index import ENTITY_MANIFEST, PendingDense, build_dense_index
+from indexing.hits import Hit, TermMatcher
 from indexing.rerank import RerankStage, build_stage
-from indexing.vector_cache import VECTORS_MANIFEST, cached_vectors, text_hashes
+from indexing.vector_cache import VECTORS_MANIFEST, ready_vectors, text_hashes
 from models.encoder import Encoder
 from models.retrieval import FusionWeights, fuse_scores, load_fusion_weights
-from models.text import tokenize, tokenize_many
+
+__all__ = [
+    "ANN_THRESHOLD",
+    "EXACT_SUBSET",
+    "Hit",
+    "HybridIndex",
+    "PendingDense",
+    "open_hybrid_index",
+]
 
 MAX_QUERY_TERMS = 48  # keyword query terms kept (rarest first)
 EXACT_SUBSET = 20_000  # masked subsets up to this size are scored exactly
 ANN_THRESHOLD = 50_000  # above this many vectors the dense index is IVF, below it exact
-
-
-class TermMatcher:
-    """Which query terms each hit's document contains, for its explanation: one vectorised
-    binary search per term over the hits' positions (term postings keep document positions
-    ascending, in the base and in the delta segment), instead of scanning postings per hit."""
-
-    def __init__(self, index: HybridIndex, terms: list[str], positions: list[int]) -> None:
-        # rarest first: the terms that discriminate a candidate lead its explanation
-        self._terms = sorted(set(terms), key=index.doc_freq)
-        self._column = {p: j for j, p in enumerate(positions)}
-        wanted = np.asarray(positions, dtype=np.int64)
-        self._has = np.zeros((len(self._terms), len(positions)), dtype=bool)
-        for row, term in enumerate(self._terms):
-            for docs in index.postings_of(term):
-                if len(docs):
-                    at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-                    self._has[row] |= docs[at] == wanted
-
-    def terms_for(self, position: int) -> list[str]:
-        j = self._column.get(position)
-        if j is None:
-            return []
-        return [self._terms[i] for i in np.flatnonzero(self._has[:, j]).tolist()]
-
-
-@dataclass
-class Hit:
-    position: int
-    dense: float
-    bm25: float
-    fused: float
-    matcher: TermMatcher | None = None
-
-    @property
-    def matched_terms(self) -> list[str]:
-        return self.matcher.terms_for(self.position) if self.matcher is not None else []
 
 
 class HybridIndex:
@@ -97,12 +65,16 @@ class HybridIndex:
         bm25: bm25s.BM25,
         manifest: dict[str, Any],
         ann_threshold: int = ANN_THRESHOLD,
+        pending: PendingDense | None = None,
     ) -> None:
         self.ids = ids
         self.vectors = vectors
         self.bm25 = bm25
         self.manifest = manifest
-        self.dense = self._dense_index(vectors, ann_threshold)
+        self.ann_threshold = ann_threshold
+        self.pending = pending
+        ready = pending.has_vector if pending is not None else None
+        self.dense = build_dense_index(vectors, ann_threshold, ready)
         self.fusion: FusionWeights = load_fusion_weights()
         self.base_count = len(ids)  # positions below this are the base; the rest, the delta
         self.live: np.ndarray | None = None  # False = tombstoned position (None: all live)
@@ -111,6 +83,18 @@ class HybridIndex:
         self.rerank: RerankStage | None = None  # issue 15: learned candidate scoring (rerank.py)
 
     # ----------------------------------------------------------------- positions
+    @property
+    def dense_coverage(self) -> float:
+        """Share of base rows that have their dense vector (1.0 once encoding is complete)."""
+        if self.pending is None or not self.base_count:
+            return 1.0
+        return round(1.0 - len(self.pending.positions) / self.base_count, 4)
+
+    def has_vector(self, position: int) -> bool:
+        """Whether ``position`` has its dense vector (delta rows always do)."""
+        p = self.pending
+        return p is None or position >= self.base_count or bool(p.has_vector[position])
+
     @property
     def count(self) -> int:
         """Positions (base + delta, tombstoned included): the length every mask must have."""
@@ -173,35 +157,17 @@ class HybridIndex:
         indptr = self.bm25.scores["indptr"]
         return int(indptr[tid + 1] - indptr[tid])
 
-    @staticmethod
-    def _dense_index(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
-        n, dim = vectors.shape
-        positions = np.arange(n, dtype=np.int64)
-        if n <= ann_threshold:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        else:
-            nlist = int(min(4096, max(64, 4 * np.sqrt(n))))
-            quantizer = faiss.IndexFlatIP(dim)
-            ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            rng = np.random.default_rng(0)
-            sample = vectors[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
-            ivf.train(sample)
-            ivf.nprobe = 24
-            index = faiss.IndexIDMap2(ivf)
-        if n:
-            index.add_with_ids(vectors, positions)
-        return index
-
     def exact_copy(self) -> HybridIndex:
         """The same index with brute-force dense search (the benchmark's baseline); shares the
         vectors and BM25."""
         twin = copy.copy(self)
-        twin.dense = self._dense_index(self.vectors, 2**62)
+        ready = self.pending.has_vector if self.pending is not None else None
+        twin.dense = build_dense_index(self.vectors, 2**62, ready)
         return twin
 
     def manifest_summary(self) -> dict[str, Any]:
         keys = ("entity", "encoder", "dim", "count", "data_version", "created_at", "dense_index")
-        return {k: self.manifest.get(k) for k in keys}
+        return {**{k: self.manifest.get(k) for k in keys}, "dense_coverage": self.dense_coverage}
 
     # ----------------------------------------------------------------- search
     def _effective(self, mask: np.ndarray | None) -> np.ndarray | None:
@@ -216,6 +182,9 @@ class HybridIndex:
         n, base_n = self.count, self.base_count
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if mask is not None and self.pending is not None:  # rows without a vector: BM25 only
+            mask = mask.copy()
+            mask[:base_n] &= self.pending.has_vector
         if mask is not None:
             allowed = np.flatnonzero(mask)
             if len(allowed) <= EXACT_SUBSET:
@@ -329,6 +298,7 @@ def open_hybrid_index(
     ann_threshold: int = ANN_THRESHOLD,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     rerank_model: Any = True,
+    defer_encoding_from: int | None = None,
 ) -> HybridIndex:
     """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes and
     the learned scoring stage (``rerank_model``: see :func:`indexing.rerank.build_stage`).
@@ -336,7 +306,12 @@ def open_hybrid_index(
     The folder's ``manifest.json`` (read and checked first) names what built the index and
     checksums the two sub-manifests (``vectors.json``, ``bm25/manifest.json``), which checksum
     their own files; anything damaged is logged as a repair and rebuilt. ``known`` (ids, text
-    hashes, vectors) supplies vectors encoded elsewhere (a compaction's delta rows)."""
+    hashes, vectors) supplies vectors encoded elsewhere (a compaction's delta rows).
+
+    ``defer_encoding_from``: when at least that many rows need encoding, none is encoded here;
+    the index serves at once with those rows searched by BM25 only (``index.pending``,
+    ``dense_coverage`` < 1) and the caller completes it with ``complete_dense`` +
+    ``with_dense``. The entity manifest is written when the vectors are complete."""
     try:
         read_manifest(directory, ENTITY_MANIFEST, {"entity": entity})
     except Mismatch:
@@ -344,10 +319,18 @@ def open_hybrid_index(
     except Damaged as exc:
         record_repair("manifest", directory, str(exc))
     hashes = text_hashes(texts)
-    vectors, reencoded = cached_vectors(
-        directory, ids, texts, hashes, encoder, label=entity, progress=progress, known=known
+    vectors, reencoded, missing = ready_vectors(
+        directory,
+        ids,
+        texts,
+        hashes,
+        encoder,
+        label=entity,
+        progress=progress,
+        known=known,
+        defer_from=defer_encoding_from,
     )
-    bm25, avg_len = _bm25(directory / "bm25", ids, hashes, texts)
+    bm25, avg_len = load_or_build_bm25(directory / "bm25", ids, hashes, texts)
     meta = {
         "entity": entity,
         "encoder": encoder.id,
@@ -355,104 +338,30 @@ def open_hybrid_index(
         "count": len(ids),
         "data_version": data_version,
         "created_at": datetime.now(UTC).isoformat(),
-        "reencoded": reencoded,
+        "reencoded": int(reencoded or len(missing)),
         "dense_index": "flat-ip" if len(ids) <= ann_threshold else "ivf-flat",
         "fusion": load_fusion_weights().__dict__,
         "avg_doc_len": avg_len,
     }
+    stage = build_stage(texts, encoder, rerank_model)  # issue 15 hook
+    if stage is not None and stage.model is not None:
+        meta["rerank"] = stage.model.manifest.get("version")
+    if len(missing):
+        has_vector = np.ones(len(ids), dtype=bool)
+        has_vector[missing] = False
+        pending = PendingDense(
+            missing,
+            [texts[i] for i in missing.tolist()],
+            hashes,
+            directory,
+            meta,
+            stage,
+            has_vector,
+        )
+        partial = {**meta, "dense_index": "flat-ip (rows with vectors only)"}
+        return HybridIndex(ids, vectors, bm25, partial, ann_threshold, pending)
     files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
     manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
     index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
-    index.rerank = build_stage(texts, encoder, rerank_model)  # issue 15 hook
-    if index.rerank is not None and index.rerank.model is not None:
-        manifest["rerank"] = index.rerank.model.manifest.get("version")
+    index.rerank = stage
     return index
-
-
-BM25_VERSION = "bm25s-lucene-k1.5-b0.75/models.text.tokenize/v1"
-
-
-BM25_MANIFEST = "manifest.json"
-ENTITY_MANIFEST = "manifest.json"
-BM25_FILES = (
-    "data.csc.index.npy",
-    "indices.csc.index.npy",
-    "indptr.csc.index.npy",
-    "vocab.index.json",
-    "params.index.json",
-)
-
-
-def _bm25(
-    directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
-) -> tuple[bm25s.BM25, float]:
-    """BM25 over the texts, reloaded from disk (by memory map) when built from the very same
-    (id, text) rows in the same order: jieba tokenisation is the slowest part of loading a large
-    snapshot. The folder's manifest keys it and checksums every file; a damaged one is rebuilt.
-    Returns the index and its average document length (in tokens), which the delta segment
-    needs to weigh fresh rows like the base's."""
-    key = hashlib.blake2b(
-        BM25_VERSION.encode() + ids.astype(np.int64).tobytes() + hashes.tobytes(), digest_size=16
-    ).hexdigest()
-    if texts:
-        try:
-            found = read_manifest(directory, BM25_MANIFEST, {"key": key})
-            if found is not None:
-                loaded = bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
-                return _sorted_postings(loaded), float(found.get("avg_doc_len") or 1.0)
-        except Mismatch:
-            pass  # built from other rows: rebuild below
-        except Damaged as exc:
-            record_repair("bm25", directory, str(exc))
-        except Exception as exc:  # listed files intact but unreadable by bm25s
-            record_repair("bm25", directory, f"{type(exc).__name__}: {exc}")
-    bm25 = bm25s.BM25()
-    if not texts:
-        bm25.vocab_dict = {}
-        bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
-        return bm25, 1.0
-    tokens = [t or [""] for t in _tokenize_all(texts)]
-    avg_len = float(np.mean([len(t) for t in tokens]))
-    bm25.index(tokens, show_progress=False)
-    _sorted_postings(bm25)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / BM25_MANIFEST).unlink(missing_ok=True)  # no manifest vouches for half a save
-    bm25.save(str(directory), show_progress=False)
-    (directory / "key.txt").unlink(missing_ok=True)  # the older layout's key file
-    meta = {"key": key, "version": BM25_VERSION, "avg_doc_len": avg_len}
-    write_manifest(directory, BM25_MANIFEST, BM25_FILES, meta)
-    return bm25, avg_len
-
-
-def _sorted_postings(bm25: bm25s.BM25) -> bm25s.BM25:
-    """TermMatcher binary-searches each term's document ids: make sure they are ascending
-    (bm25s builds them so; this checks it in one vectorised pass and repairs it otherwise)."""
-    s = bm25.scores
-    indptr, indices = np.asarray(s["indptr"]), np.asarray(s["indices"])
-    if len(indices) < 2:
-        return bm25
-    step_down = np.diff(indices) <= 0
-    step_down[indptr[1:-1][indptr[1:-1] > 0] - 1] = False  # a new term may start lower
-    if step_down.any():
-        s["indices"], s["data"] = np.array(s["indices"]), np.array(s["data"])  # writable copies
-        for t in range(len(indptr) - 1):
-            lo, hi = indptr[t], indptr[t + 1]
-            order = np.argsort(indices[lo:hi], kind="stable")
-            s["indices"][lo:hi] = indices[lo:hi][order]
-            s["data"][lo:hi] = np.asarray(s["data"])[lo:hi][order]
-    return bm25
-
-
-PARALLEL_TOKENIZE_FROM = 50_000  # texts; below this a process pool costs more than it saves
-TOKENIZE_CHUNK = 5_000
-
-
-def _tokenize_all(texts: list[str]) -> list[list[str]]:
-    """jieba is single-threaded and pure Python: large corpora are split across one process per
-    core (spawned, so a server's threads are not forked)."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(texts) < PARALLEL_TOKENIZE_FROM or workers < 2:
-        return [tokenize(t) for t in texts]
-    chunks = [texts[i : i + TOKENIZE_CHUNK] for i in range(0, len(texts), TOKENIZE_CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [tokens for part in pool.map(tokenize_many, chunks) for tokens in part]

@@ -13,17 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
-from models.encoder import Encoder
+from models.encoder import Encoder, encode_documents_parallel
 
 EncodeFn = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
-ENCODE_CHUNK = 256  # texts per encoder call (progress granularity)
 
 
 def text_hash(text: str) -> bytes:
@@ -55,15 +55,86 @@ def cached_vectors(
     vectors (a read-only memory map of the folder's file) and how many were encoded.
     ``queries`` encodes with the query side of the encoder; ``known`` (ids, hashes, vectors)
     are vectors encoded elsewhere, used like cached ones."""
+    vectors, encoded, _ = ready_vectors(
+        directory,
+        ids,
+        texts,
+        hashes,
+        encoder,
+        queries=queries,
+        label=label,
+        progress=progress,
+        known=known,
+    )
+    return vectors, encoded
+
+
+def ready_vectors(
+    directory: Path,
+    ids: np.ndarray,
+    texts: Sequence[str],
+    hashes: np.ndarray,
+    encoder: Encoder,
+    *,
+    queries: bool = False,
+    label: str = "",
+    progress: bool = False,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    defer_from: int | None = None,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Like :func:`cached_vectors`, and returns the positions still to encode as well: when at
+    least ``defer_from`` rows need encoding, nothing is encoded or written and those rows are
+    zeros in a writable in-memory array (the caller serves what is ready and completes it later
+    with :func:`cached_vectors`). Otherwise the positions are empty and the vectors complete.
+
+    Encoding and rewriting hold an exclusive lock on the folder, so service workers loading
+    the same index at once encode it once: the second finds the first one's vectors cached."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
-    cached = _read(directory, meta)
-    if cached is not None:
-        c_ids, c_hashes, c_vectors = cached
-        if np.array_equal(c_ids, ids) and np.array_equal(c_hashes, hashes):
-            return c_vectors, 0  # the common restart: nothing to copy or write
-    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    todo = np.ones(len(texts), dtype=bool)
+    with _folder_lock(directory):
+        cached = _read(directory, meta)
+        if cached is not None:
+            c_ids, c_hashes, c_vectors = cached
+            if np.array_equal(c_ids, ids) and np.array_equal(c_hashes, hashes):
+                return c_vectors, 0, np.zeros(0, np.int64)  # the common restart
+        vectors, todo = _reuse(encoder.dim, ids, hashes, cached, known)
+        missing = np.flatnonzero(todo)
+        if defer_from is not None and len(missing) >= defer_from:
+            return vectors, 0, missing
+        if len(missing):
+            vectors[missing] = _encode(
+                encoder, [texts[i] for i in missing.tolist()], queries, label, progress
+            )
+        return _write(directory, meta, ids, hashes, vectors), int(len(missing)), missing[:0]
+
+
+@contextmanager
+def _folder_lock(directory: Path) -> Iterator[None]:
+    """An exclusive advisory lock across processes (fcntl; a no-op where there is none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with (directory / ".lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reuse(
+    dim: int,
+    ids: np.ndarray,
+    hashes: np.ndarray,
+    cached: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' vectors found in the cache or in ``known`` (zeros elsewhere), and which rows
+    are still to encode."""
+    vectors = np.zeros((len(ids), dim), dtype=np.float32)
+    todo = np.ones(len(ids), dtype=bool)
     if cached is not None:
         c_ids, c_hashes, c_vectors = cached
         key = {
@@ -84,12 +155,7 @@ def cached_vectors(
             if hit is not None:
                 vectors[row] = k_vectors[hit]
                 todo[row] = False
-    missing = np.flatnonzero(todo)
-    if len(missing):
-        vectors[missing] = _encode(
-            encoder, [texts[i] for i in missing.tolist()], queries, label, progress
-        )
-    return _write(directory, meta, ids, hashes, vectors), int(len(missing))
+    return vectors, todo
 
 
 def _read(
@@ -158,20 +224,20 @@ def _write(
 def _encode(
     encoder: Encoder, texts: list[str], queries: bool, label: str, progress: bool
 ) -> np.ndarray:
+    """Encode each distinct text once (generated and real catalogues repeat whole texts: needs
+    copied from one occupation profile, branches with one description), over every core for a
+    large job (models.encoder.encode_documents_parallel)."""
+    first: dict[str, int] = {}
+    where = np.fromiter((first.setdefault(t, len(first)) for t in texts), np.int64, len(texts))
+    distinct = list(first)
+
     def run(advance: Callable[[int], None] | None) -> np.ndarray:
-        if not queries:
-            return encoder.encode_documents(texts, progress=advance)
-        out = np.empty((len(texts), encoder.dim), dtype=np.float32)
-        for lo in range(0, len(texts), ENCODE_CHUNK):
-            out[lo : lo + ENCODE_CHUNK] = encoder.encode_queries(texts[lo : lo + ENCODE_CHUNK])
-            if advance is not None:
-                advance(len(texts[lo : lo + ENCODE_CHUNK]))
-        return out
+        return encode_documents_parallel(encoder, distinct, progress=advance, queries=queries)
 
     if not progress:
-        return run(None)
+        return run(None)[where]
     from rich.progress import Progress
 
     with Progress() as bar:
-        task = bar.add_task(f"encoding {label}", total=len(texts))
-        return run(lambda n: bar.advance(task, n))
+        task = bar.add_task(f"encoding {label} ({len(distinct)} distinct)", total=len(distinct))
+        return run(lambda n: bar.advance(task, n))[where]

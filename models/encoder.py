@@ -321,6 +321,76 @@ def load_encoder(name_or_path: str | None = None) -> Encoder:
         enc = _cache.get(name)
     if enc is None:  # created outside the lock: "auto" loads its parts through here
         created = _create(name)
+        created.load_name = name  # type: ignore[attr-defined]  # what a worker process loads
         with _cache_lock:
             enc = _cache.setdefault(name, created)
     return enc
+
+
+# ----------------------------------------------------------------- many texts, every core
+ENCODE_WORKERS_VAR = "XIAOQI_ENCODE_WORKERS"
+PARALLEL_ENCODE_FROM = 2_000  # texts; below this, starting worker processes costs more
+PARALLEL_CHUNK = 256  # texts per task (progress granularity; a few seconds of work)
+
+
+def encode_workers() -> int:
+    """Worker processes for a large encoding job: XIAOQI_ENCODE_WORKERS, else one per core (at
+    most 4). The numpy encoders run a forward pass per micro-batch that one BLAS thread
+    cannot spread over cores, so separate processes are what uses both cores."""
+    found = os.environ.get(ENCODE_WORKERS_VAR)
+    return max(1, int(found)) if found else min(os.cpu_count() or 1, 4)
+
+
+def _worker_encode(name: str, texts: list[str], queries: bool) -> np.ndarray:
+    enc = load_encoder(name)
+    return enc.encode_queries(texts) if queries else enc.encode_documents(texts)
+
+
+def encode_documents_parallel(
+    encoder: Encoder,
+    texts: Sequence[str],
+    *,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    minimum: int = PARALLEL_ENCODE_FROM,
+    queries: bool = False,
+) -> np.ndarray:
+    """``encoder.encode_documents(texts)`` (``encode_queries`` with ``queries``), split over
+    worker processes (spawned, so a server's threads are not forked; each loads the encoder by
+    the name it was loaded under). Falls back to this process for small jobs, one worker, or an
+    encoder not loaded by name."""
+    name = getattr(encoder, "load_name", None)
+    workers = encode_workers() if workers is None else workers
+    if name is None or workers < 2 or len(texts) < minimum:
+        return _encode_here(encoder, texts, queries, progress)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
+    spans = [
+        (lo, min(lo + PARALLEL_CHUNK, len(texts))) for lo in range(0, len(texts), PARALLEL_CHUNK)
+    ]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_worker_encode, name, list(texts[a:b]), queries): (a, b) for a, b in spans
+        }
+        for future in as_completed(futures):
+            a, b = futures[future]
+            out[a:b] = future.result()
+            if progress is not None:
+                progress(b - a)
+    return out
+
+
+def _encode_here(
+    encoder: Encoder, texts: Sequence[str], queries: bool, progress: ProgressFn | None
+) -> np.ndarray:
+    if not queries:
+        return encoder.encode_documents(texts, progress=progress)
+    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
+    for lo in range(0, len(texts), PARALLEL_CHUNK):
+        out[lo : lo + PARALLEL_CHUNK] = encoder.encode_queries(texts[lo : lo + PARALLEL_CHUNK])
+        if progress is not None:
+            progress(len(texts[lo : lo + PARALLEL_CHUNK]))
+    return out

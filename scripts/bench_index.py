@@ -24,7 +24,8 @@ import faiss
 import numpy as np
 import psutil
 
-from indexing.hybrid import ANN_THRESHOLD, HybridIndex
+from indexing.dense_index import build_dense_index
+from indexing.hybrid import ANN_THRESHOLD
 
 CATALOGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "catalogs"
 
@@ -119,7 +120,7 @@ def bench_faiss(x: np.ndarray, q: np.ndarray, truth: np.ndarray, log: Any) -> di
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # build on all cores
     t = time.perf_counter()
     log(f"  faiss {'ivf-flat' if ann else 'flat-ip'}: building over {len(x):,} vectors")
-    idx = HybridIndex._dense_index(np.ascontiguousarray(x, dtype=np.float32), ANN_THRESHOLD)
+    idx = build_dense_index(np.ascontiguousarray(x, dtype=np.float32), ANN_THRESHOLD)
     build = time.perf_counter() - t
     mem = max(_rss_mb() - rss0, faiss.serialize_index(idx).nbytes / 2**20)
     faiss.omp_set_num_threads(1)  # online: one query at a time, one thread each
@@ -315,4 +316,75 @@ def run_bench(
                 f"{r['recall@10']:.3f}",
             )
     console.print(table)
+    return result
+
+
+# --------------------------------------------------------------------------- encoding
+def sample_profile_texts(folder: Path) -> tuple[list[str], list[str]]:
+    """Enterprise profile texts (as the engine composes them: name, industries, description,
+    open needs) and need query texts, from a generated sample folder (``xiaoqi sample``)."""
+    import json
+
+    from models.profiles import enterprise_text, need_text
+
+    needs: dict[str, list[str]] = {}
+    need_texts: list[str] = []
+    with (folder / "needs.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            need_texts.append(need_text(r))
+            if r.get("status") == "open":
+                needs.setdefault(r["credit_code"], []).append(f"{r['title']}：{r['description']}")
+    profiles: list[str] = []
+    with (folder / "enterprises.csv").open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            row = {
+                "name": r["企业名称"],
+                "industry_codes": r["行业代码"].split("；"),
+                "description": r["企业简介"],
+            }
+            profiles.append(enterprise_text(row, needs.get(r["统一社会信用代码"], [])))
+    return profiles, need_texts
+
+
+def bench_encode(
+    n: int = 2000, encoder_name: str | None = None, seed: int = 7, workers: int | None = None
+) -> dict[str, Any]:
+    """Profiles per second on the cold ingest path: the old path (every text, one process)
+    against the served one (each distinct text once, over worker processes), on the same
+    generated enterprise profiles and need texts, in the same run."""
+    from indexing.vector_cache import _encode
+    from models.encoder import encode_workers, load_encoder
+    from scripts.sample_cli import generate_sample
+
+    enc = load_encoder(encoder_name)
+    tmp = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-encode-"))
+    try:
+        generate_sample(tmp / "sample", max(n, 100), seed)
+        profiles, needs = sample_profile_texts(tmp / "sample")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    enc.encode_documents(profiles[:8])  # model loading is not encoding
+    result: dict[str, Any] = {"encoder": enc.id, "workers": workers or encode_workers()}
+    if workers is not None:
+        os.environ["XIAOQI_ENCODE_WORKERS"] = str(workers)
+    for label, texts, queries in (
+        ("enterprise_profiles", profiles[:n], False),
+        ("needs", needs[:n], True),
+    ):
+        t = time.perf_counter()
+        old = enc.encode_queries(texts) if queries else enc.encode_documents(texts)
+        before = time.perf_counter() - t
+        t = time.perf_counter()
+        new = _encode(enc, list(texts), queries, label, False)
+        after = time.perf_counter() - t
+        result[label] = {
+            "texts": len(texts),
+            "distinct": len(set(texts)),
+            "mean_chars": round(float(np.mean([len(x) for x in texts])), 1),
+            "before_per_s": round(len(texts) / before, 1),
+            "after_per_s": round(len(texts) / after, 1),
+            "speedup": round(before / after, 2),
+            "max_abs_diff": float(np.abs(old - new).max()) if len(texts) else 0.0,
+        }
     return result

@@ -386,3 +386,16 @@ def register_bench(bench_app: typer.Typer) -> None:
                         table.add_row(level, k, *row)
             console.print(table)
         print(json.dumps(figures, ensure_ascii=False))
+
+    @bench_app.command("encode")
+    def bench_encode_cmd(
+        profiles: Annotated[int, typer.Option(min=10, help="texts of each kind")] = 2000,
+        encoder: Annotated[str | None, typer.Option(help="encoder for this run")] = None,
+        seed: int = 7,
+        workers: Annotated[int | None, typer.Option(min=1, help="encoding processes")] = None,
+    ) -> None:
+        """Cold-ingest encoding speed: profiles per second before (every text, one process) and
+        after (distinct texts once, every core), same texts, same run; prints JSON."""
+        from scripts.bench_index import bench_encode
+
+        print(json.dumps(bench_encode(profiles, encoder, seed, workers), ensure_ascii=False))

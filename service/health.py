@@ -2,12 +2,15 @@
 
 Load balancers read the status code: 503 with `"status": "degraded"` and the reasons whenever
 either part is not fully serving (database unreachable or pool exhausted, engine loading or
-failed), so traffic can go elsewhere until it recovers.
+failed), so traffic can go elsewhere until it recovers. An engine that serves while a cold
+build's dense vectors are still being encoded reports ``"engine": "partial"`` (answers are
+keyword results plus the vectors that are ready; 200, since it serves) and its coverage under
+``engine_detail.dense``; full coverage turns it ``ready``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,13 +25,17 @@ HEALTH_DB_TIMEOUT_S = 2.0
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
-    engine: Literal["ready", "loading", "failed"]
+    engine: Literal["ready", "partial", "loading", "failed"]
     reasons: list[str] = Field(default_factory=list, description="为何不是 ok（中文）")
     pool: dict[str, int] = Field(default_factory=dict, description="连接池计数")
+    notices: list[str] = Field(default_factory=list, description="仍在服务但需知晓的情况（中文）")
+    engine_detail: dict[str, Any] = Field(
+        default_factory=dict, description="推荐引擎：稠密向量覆盖率、索引、增量、修复"
+    )
 
 
 def check(request: Request) -> Health:
-    from service.recommendations.router import engine_status
+    from service.recommendations.router import engine_detail, engine_status
 
     app = request.app
     reasons: list[str] = []
@@ -41,6 +48,12 @@ def check(request: Request) -> Health:
         database = "unavailable"
         reasons.append(f"数据库不可用：{type(exc).__name__}: {str(exc)[:200]}")
     engine = engine_status(app)
+    notices: list[str] = []
+    detail = engine_detail(app) if engine in ("ready", "partial") else {}
+    if engine == "partial":
+        coverage = detail.get("dense", {}).get("coverage", {})
+        shares = "，".join(f"{k} {v:.0%}" for k, v in coverage.items())
+        notices.append(f"稠密向量仍在编码（{shares}）：暂以关键词结果和已就绪的向量作答")
     if engine == "loading":
         reasons.append("推荐引擎正在加载索引")
     elif engine == "failed":
@@ -54,6 +67,8 @@ def check(request: Request) -> Health:
         engine=engine,  # type: ignore[arg-type]
         reasons=reasons,
         pool=counts,
+        notices=notices,
+        engine_detail=detail,
     )
 
 

@@ -27,21 +27,18 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from indexing.artefacts import repairs
-from indexing.hybrid import open_hybrid_index
-from indexing.vector_cache import cached_vectors, text_hashes
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
 from models.text import tokenize
-from service.recommendations import freshness
+from service.recommendations import builders, dense_fill, freshness
 from service.recommendations import repository as repo
-from service.recommendations.freshness import SUBJECT_REFRESH_S, _clusters, _graph_stamp
-from service.recommendations.snapshot import Snapshot
+from service.recommendations.builders import stamp as _stamp
+from service.recommendations.engine_health import health, index_summary
+from service.recommendations.freshness import SUBJECT_REFRESH_S, _graph_stamp
 from service.recommendations.state import (
     _PINS,
     CAPACITY,
-    DEPENDS,
     QUERY_CHARS,
     SOURCES,
     SUBJECTS,
@@ -51,7 +48,15 @@ from service.recommendations.state import (
     _empty_state,
 )
 
-__all__ = ["CAPACITY", "QUERY_CHARS", "SOURCES", "Candidates", "Engine", "EngineState"]
+__all__ = [
+    "CAPACITY",
+    "QUERY_CHARS",
+    "SOURCES",
+    "Candidates",
+    "Engine",
+    "EngineState",
+    "health",
+]
 log = logging.getLogger(__name__)
 
 
@@ -68,6 +73,7 @@ class Engine:
         exact: bool = False,
         pool: Any = None,
         state: EngineState | None = None,
+        defer_encoding_from: int | None = None,
     ) -> None:
         self.encoder = encoder
         self.index_dir = index_dir
@@ -85,6 +91,14 @@ class Engine:
         self._query_cache: dict[str, np.ndarray] = {}
         self._token_cache: dict[str, list[str]] = {}
         self.applied: dict[str, Any] = {}  # last delta: rows per entity, seconds (for /health)
+        # A cold build with at least this many texts to encode serves first and encodes in the
+        # background (dense_fill.py); None: encode everything before serving.
+        self.defer_encoding_from = defer_encoding_from
+        self.subjects_pending: dict[str, tuple[np.ndarray, list[str], np.ndarray, Any]] = {}
+        self.loaded_at = time.monotonic()
+        self.dense_complete_s: float | None = None  # when full dense coverage was reached
+        self.dense_filled: dict[str, float] = {}  # seconds of background encoding, per part
+        self._fill: threading.Thread | None = None
 
     @classmethod
     def load(
@@ -97,7 +111,9 @@ class Engine:
         progress: bool = False,
         exact: bool = False,
         pool: Any = None,
+        defer_encoding_from: int | None = None,
     ) -> Engine:
+        """Load (or build) every part. ``defer_encoding_from``: see dense_fill.py."""
         engine = cls(
             encoder=load_encoder(encoder_name),
             index_dir=index_dir,
@@ -105,6 +121,7 @@ class Engine:
             ranker=Ranker.load(ranker_dir),
             exact=exact,
             pool=pool,
+            defer_encoding_from=defer_encoding_from,
         )
         engine.refresh(conn, progress=progress, release=True)
         # One-off costs belong to loading, not to the first request: the encoder builds its
@@ -183,6 +200,7 @@ class Engine:
         if missing:
             with self._build_lock:
                 spent.update(self._rebuild(conn, versions, progress=progress, release=release))
+            self.fill_dense_in_background()
         elif (behind or subjects_due) and self.pool is not None:
             self._catch_up_in_background()
         elif behind or subjects_due:
@@ -272,81 +290,36 @@ class Engine:
         self._compacting[entity] = thread
         thread.start()
 
+    def fill_dense_in_background(self) -> None:
+        """Start the background dense fill (dense_fill.py) when anything is pending."""
+        if self._fill is not None and self._fill.is_alive():
+            return
+        if not dense_fill.pending(self):
+            return
+
+        def work() -> None:
+            try:
+                dense_fill.fill(self)
+            except Exception:  # the partial state keeps serving; reported by /health
+                log.exception("background dense encoding failed")
+
+        self._fill = threading.Thread(target=work, name="xiaoqi-dense-fill", daemon=True)
+        self._fill.start()
+
     def _build_candidates(
-        self,
-        conn: psycopg.Connection[Any],
-        entity: str,
-        versions: dict[str, int],
-        *,
-        progress: bool,
-        known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        self, conn: psycopg.Connection[Any], entity: str, versions: dict[str, int], **kw: Any
     ) -> tuple[Candidates, list[list[int]] | None]:
-        loader, text_of = SOURCES[entity]
-        snap = Snapshot.build(entity, loader(conn), text_of, version=versions.get(entity, 0))
-        stamp = _stamp(versions, DEPENDS[entity])
-        index = open_hybrid_index(
-            self.index_dir / entity,
-            entity=entity,
-            ids=snap.ids,
-            texts=snap.texts,
-            encoder=self.encoder,
-            data_version=".".join(map(str, stamp)),
-            progress=progress,
-            known=known,
-            **({"ann_threshold": 2**62} if self.exact else {}),
-        )
-        snap.texts = []  # the index keeps what it needs
-        clusters = _clusters(snap) if entity == "enterprise" else None
-        return Candidates(snapshot=snap, index=index, built_from=stamp), clusters
+        return builders.build_candidates(self, conn, entity, versions, **kw)
 
     def _build_subjects(
-        self,
-        conn: psycopg.Connection[Any],
-        kind: str,
-        versions: dict[str, int],
-        *,
-        progress: bool,
+        self, conn: psycopg.Connection[Any], kind: str, versions: dict[str, int], **kw: Any
     ) -> SubjectVectors:
-        loader, text_of, deps = SUBJECTS[kind]
-        ids_list: list[int] = []
-        texts: list[str] = []
-        for row in loader(conn):
-            ids_list.append(int(row["id"]))
-            texts.append(text_of(row))
-        ids = np.array(ids_list, dtype=np.int64)
-        hashes = text_hashes(texts)
-        vectors, _ = cached_vectors(
-            self.index_dir / "subjects" / kind,
-            ids,
-            [t[:QUERY_CHARS] for t in texts],
-            hashes,
-            self.encoder,
-            queries=True,
-            label=f"{kind} queries",
-            progress=progress,
-        )
-        slot = {i: (h, n) for n, (i, h) in enumerate(zip(ids_list, hashes.tolist(), strict=True))}
-        return SubjectVectors(MappingProxyType(slot), vectors, _stamp(versions, deps))
+        return builders.build_subjects(self, conn, kind, versions, **kw)
 
     def _build_graph(
         self, conn: psycopg.Connection[Any], state: EngineState, stamp: tuple[int, ...]
     ) -> PartnershipGraph:
-        ent = state.candidates.get("enterprise")
-        groups: dict[int, str] = {}
-        industries: dict[int, list[str]] = {}
-        if ent is not None:
-            for row in ent.snapshot.live_rows():
-                if row.get("group_name"):
-                    groups[row["id"]] = row["group_name"]
-                industries[row["id"]] = row.get("industry_codes") or []
-        return PartnershipGraph.build(
-            repo.active_partnerships(conn),
-            duplicate_clusters=list(state.clusters),
-            groups=groups,
-            programmes=repo.programme_schools(conn),
-            enterprise_industries=industries,
-            version=stamp[0],
-        )
+        return builders.build_graph(conn, state, stamp)
 
     def exact_copy(self) -> Engine:
         """This engine with exact brute-force dense search everywhere (for benchmarks): the
@@ -407,41 +380,15 @@ class Engine:
             "encoder": self.encoder.id,
             "ranker": state.ranker.version,
             "change_seq": state.change_seq,
-            "indexes": {e: _index_summary(c) for e, c in state.candidates.items()},
+            "indexes": {e: index_summary(c) for e, c in state.candidates.items()},
+            # False while a cold build's dense vectors are still being encoded: this answer
+            # came from keyword results plus the vectors that were ready (see dense_fill.py)
+            "dense_complete": not dense_fill.pending(self, state),
             "graph": {
                 "partnership_version": state.graph.version,
                 "edges": state.graph.edge_count,
             },
         }
-
-
-def health(engine: Engine) -> dict[str, Any]:
-    """What /health can say about the engine: per entity rows, delta size, compaction running;
-    the change log position; damaged artefacts rebuilt in this process."""
-    state = engine.latest
-    return {
-        "change_seq": state.change_seq,
-        "indexes": {e: _index_summary(c) for e, c in state.candidates.items()},
-        "compacting": sorted(e for e, t in engine._compacting.items() if t.is_alive()),
-        "last_delta": engine.applied,
-        "repairs": repairs(),
-    }
-
-
-def _index_summary(cands: Candidates) -> dict[str, Any]:
-    index = cands.index
-    tombstones = 0 if index.live is None else int((~index.live).sum())
-    return {
-        **index.manifest_summary(),
-        "live": cands.snapshot.live_count,
-        "delta_rows": len(index.delta) if index.delta is not None else 0,
-        "tombstones": tombstones,
-        "delta_encoded": cands.encoded,
-    }
-
-
-def _stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(versions.get(k, 0) for k in keys)
 
 
 def _stale_subjects(state: EngineState, versions: dict[str, int]) -> list[str]:

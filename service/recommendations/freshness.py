@@ -103,7 +103,8 @@ def apply_rows(
     todo = []
     for n, (row, text) in enumerate(zip(new_snap.rows[len(snap.rows) :], texts, strict=True)):
         old = old_positions.get(row["id"])
-        if old is not None and text_hash(text_of(snap.rows[old])) == text_hash(text):
+        same = old is not None and text_hash(text_of(snap.rows[old])) == text_hash(text)
+        if same and old is not None and index.has_vector(old):
             vectors[n] = index.vector_rows([old])[0]  # same profile text: same vector
         else:
             todo.append(n)
@@ -121,7 +122,7 @@ def apply_rows(
 
 def needs_compaction(cands: Candidates) -> bool:
     index = cands.index
-    if index.delta is None:
+    if index.delta is None or index.pending is not None:  # no compaction before dense is full
         return False
     churn = len(index.delta) + (0 if index.live is None else int((~index.live).sum()))
     return churn > max(COMPACT_MIN, COMPACT_SHARE * index.base_count)
@@ -156,6 +157,7 @@ def catch_up(
         spent = engine._rebuild(conn, versions, progress=False, release=True)
         engine._publish(lambda s: replace(s, change_seq=max(s.change_seq, seq)))
         engine._gaps.clear()
+        engine.fill_dense_in_background()
         return spent
     top = max([cursor, *(int(c["seq"]) for c in changes)])
     track_gaps(engine, cursor, top, {int(c["seq"]) for c in changes})
@@ -185,6 +187,7 @@ def catch_up(
             engine._compact_in_background(entity, conn)
     if engine.pool is None or time.monotonic() - engine._subjects_at > SUBJECT_REFRESH_S:
         spent.update(engine._refresh_subjects(conn, versions))
+    engine.fill_dense_in_background()  # a TRUNCATE's rebuild may have deferred its encoding
     return spent
 
 

@@ -93,7 +93,11 @@ def rank(
     qvec = engine.query_vector(subject.query_text, subject.query_ref)
     qtokens = engine.query_tokens(subject.query_text)
     timer.lap("encode")
-    hits = index.search(qvec, qtokens, mask=mask, k=max(CANDIDATE_POOL, 4 * k))
+    # qtext: the learned stage (indexing/rerank.py) reads the query's own text (its n-grams);
+    # without it, it would rebuild the text from jieba tokens.
+    hits = index.search(
+        qvec, qtokens, mask=mask, k=max(CANDIDATE_POOL, 4 * k), qtext=subject.query_text
+    )
     timer.lap("retrieve")
 
     excluded: Counter[str] = Counter()

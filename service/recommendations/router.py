@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from service.auth.deps import CurrentUser, RequiredUser
 from service.deps import Conn
 from service.errors import DomainError
 from service.ratelimit import anonymous_limit
-from service.recommendations import access, service
+from service.recommendations import access, engine_health, service
 from service.recommendations import schemas as S
 from service.recommendations.engine import Engine
 
@@ -111,6 +112,7 @@ def load_engine(app: FastAPI) -> None:
                     index_dir=settings.indexes,
                     ranker_dir=settings.var_dir / "ranker",
                     pool=app.state.pool,
+                    defer_encoding_from=defer_encoding_from(),
                 )
         except Exception as exc:  # reported by engine_of and /health, not swallowed
             log.exception("recommendation engine failed to load")
@@ -121,10 +123,31 @@ def load_engine(app: FastAPI) -> None:
     threading.Thread(target=work, name="xiaoqi-engine-load", daemon=True).start()
 
 
+DEFER_ENCODING_VAR = "XIAOQI_DEFER_ENCODING_FROM"
+DEFER_ENCODING_FROM = 5_000  # texts to encode before the service serves keyword results first
+
+
+def defer_encoding_from() -> int | None:
+    """From how many texts to encode a cold start serves before its dense vectors are complete
+    (XIAOQI_DEFER_ENCODING_FROM; 0 or "off": never, encode everything first)."""
+    raw = os.environ.get(DEFER_ENCODING_VAR, "").strip().lower()
+    if raw in ("0", "off", "none"):
+        return None
+    return int(raw) if raw else DEFER_ENCODING_FROM
+
+
 def engine_status(app: FastAPI) -> str:
-    if getattr(app.state, "engine", None) is not None:
-        return "ready"
+    """ready | partial (serving; dense vectors still being encoded) | loading | failed."""
+    engine = getattr(app.state, "engine", None)
+    if engine is not None:
+        return engine_health.status(engine)
     return "failed" if getattr(app.state, "engine_error", None) else "loading"
+
+
+def engine_detail(app: FastAPI) -> dict[str, Any]:
+    """The loaded engine's own report (dense coverage, indexes, deltas, repairs) for /health."""
+    engine = getattr(app.state, "engine", None)
+    return engine_health.health(engine) if engine is not None else {}
 
 
 def _json(result: S.RecommendationResponse) -> Response:

@@ -584,7 +584,7 @@ def search(
     hits: list[S.SearchHit] = []
     for entity in types:
         cands = engine.candidates[entity]
-        for h in cands.index.search(qvec, qtokens, mask=None, k=k):
+        for h in cands.index.search(qvec, qtokens, mask=None, k=k, qtext=q):
             row = cands.snapshot.rows[h.position]
             hits.append(
                 S.SearchHit(

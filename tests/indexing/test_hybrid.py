@@ -76,7 +76,7 @@ def _bm25_key(directory: Path) -> str:
 
 
 def test_parallel_tokenisation_matches_serial(monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexing.hybrid as H
+    import indexing.bm25_store as H
     from models.text import tokenize
 
     texts = [*TEXTS, "数 控 技 术 与 Python programming", "软件开发"] * 3
@@ -106,7 +106,7 @@ def test_matched_terms_are_exactly_the_query_terms_in_each_document(tmp_path: Pa
 def test_unsorted_postings_are_repaired() -> None:
     import bm25s
 
-    from indexing.hybrid import _sorted_postings
+    from indexing.bm25_store import sorted_postings as _sorted_postings
 
     bm25 = bm25s.BM25()
     bm25.scores = {
