@@ -17,7 +17,10 @@ def db() -> Iterator[PrivateDatabase]:
 
 @pytest.fixture(scope="module")
 def proc(db: PrivateDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with server_process(db, tmp_path_factory.mktemp("var")) as server:
+    """Crashes and outages are about the database and the process, not retrieval: the engine
+    uses the tests' hashing encoder, so its load does not compete with the test for the CPU.
+    (test_corrupt_cache.py overrides this fixture and keeps the real default encoder.)"""
+    with server_process(db, tmp_path_factory.mktemp("var"), XIAOQI_ENCODER="hash") as server:
         server.start()
         yield server
 

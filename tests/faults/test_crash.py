@@ -2,8 +2,10 @@
 
 A crash can only be all or nothing if every write of a request sits in one transaction that
 PostgreSQL rolls back when the client's connection dies. To make "mid-way" certain rather than
-lucky, two of the kills hold a table lock that the request's *last* write needs: the request has
-done everything else (all rows upserted; the partnership created), waits, and is killed there.
+lucky, each kill holds a table lock that a later write of the request needs, waits until the
+server's session is blocked on it (pg_stat_activity) and only then kills: the import with its
+rows already in `enterprises` (its change-log trigger waiting) or with every row written (its
+audit entry waiting); the approval with its partnership created (its review row waiting).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tests.faults.helpers import (
 )
 from tests.service.review import factories as f
 
-IMPORT_ROWS = 6000  # two 5,000-row validation chunks: a few seconds of work to land in
+IMPORT_ROWS = 6000  # two 5,000-row validation chunks
 ROUNDS = 10
 
 
@@ -184,16 +186,9 @@ def test_kill9_during_an_import_leaves_all_or_nothing(
     rows, imports, stages = _import_state(db)
     assert stages == 0
 
-    # 1. Killed at the last moment: every row upserted, waiting to write the import's audit entry.
-    with db.connect() as locker:
-        locker.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")
-        thread, box = in_background(lambda: _import(server, people.admin, first))
-        wait_for("the import to reach its audit entry", blocked_on_lock(db, "audit_log"), 90)
-        server.kill9(wait_sessions=False)
-        thread.join(30)
-        assert "error" in box, box
-        locker.commit()
-    server.wait_sessions_gone()
+    # 1. Killed mid-write: the upsert statement has put its rows into `enterprises` and its
+    #    change-log trigger waits for the row_changes table.
+    _kill_while_blocked(server, db, people, first, "row_changes", "enterprises")
     assert _import_state(db) == (rows, imports, 0), "a crashed import left rows behind"
 
     # 2. After a restart the same file imports completely.
@@ -203,20 +198,27 @@ def test_kill9_during_an_import_leaves_all_or_nothing(
     assert r.json()["inserted"] == IMPORT_ROWS
     assert _import_state(db) == (rows + IMPORT_ROWS, imports + 1, 0)
 
-    # 3. Killed mid-stream, while the rows are being copied into the staging table.
-    def copying() -> bool:
-        with db.connect() as c:
-            found = c.execute(
-                """SELECT p.tuples_processed FROM pg_stat_progress_copy p
-                     JOIN pg_stat_activity a USING (pid)
-                    WHERE a.application_name = 'xiaoqi-fault-server'
-                      AND p.tuples_processed > 0"""
-            ).fetchall()
-            return bool(found)
-
-    thread, box = in_background(lambda: _import(server, people.admin, second))
-    wait_for("the import to copy rows", copying, 90, every=0.02)
-    server.kill9()
-    thread.join(30)
-    assert "error" in box, box
+    # 3. Killed at the last moment: every row written, waiting to write the import's audit entry.
+    _kill_while_blocked(server, db, people, second, "audit_log", "audit_log")
     assert _import_state(db) == (rows + IMPORT_ROWS, imports + 1, 0)
+
+
+def _kill_while_blocked(
+    server: ServerProcess,
+    db: PrivateDatabase,
+    people: People,
+    path: Path,
+    table: str,
+    statement: str,
+) -> None:
+    """Import `path` while `table` is locked against writes; kill -9 the server once the import
+    waits for that lock inside a statement mentioning `statement`."""
+    with db.connect() as locker:
+        locker.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        thread, box = in_background(lambda: _import(server, people.admin, path))
+        wait_for(f"the import to wait for {table}", blocked_on_lock(db, statement), 90)
+        server.kill9(wait_sessions=False)
+        thread.join(30)
+        assert "error" in box, box  # the client saw the crash, not an answer
+        locker.commit()  # the orphaned session may now run on; it can never commit
+    server.wait_sessions_gone()
