@@ -155,6 +155,8 @@ class HashingEncoder(_BatchedEncoder):
     in C, so a million profiles take a minute or two, not an hour); deterministic, no model. For
     tests and scale runs, not for quality."""
 
+    cheap = True  # faster than starting worker processes: never encoded in parallel
+
     def __init__(self, dim: int = 256) -> None:
         from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -361,7 +363,8 @@ def encode_documents_parallel(
     encoder not loaded by name."""
     name = getattr(encoder, "load_name", None)
     workers = encode_workers() if workers is None else workers
-    if name is None or workers < 2 or len(texts) < minimum:
+    cheap = getattr(encoder, "cheap", False)
+    if name is None or workers < 2 or len(texts) < minimum or cheap:
         return _encode_here(encoder, texts, queries, progress)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed

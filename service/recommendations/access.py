@@ -15,6 +15,7 @@ recommendation journeys. Every decision is service.auth.policy's.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -45,12 +46,34 @@ def subjects_of(req: Any) -> list[tuple[str, int]]:
     return out
 
 
+# The scope `subject_scope` (the route dependency) resolved, handed to the handler's own
+# resolve_scope for the very same connection, actor and body: one resolution (and its
+# queries) per request instead of two. Taken once; a later call resolves again.
+_RESOLVED: ContextVar[tuple[Any, dict[str, Any] | None] | None] = ContextVar(
+    "xiaoqi_resolved_scope", default=None
+)
+
+
+def _scope_key(conn: psycopg.Connection, actor: Any, req: Any) -> Any:
+    body = req.model_dump_json() if hasattr(req, "model_dump_json") else repr(req)
+    return (id(conn), getattr(actor, "id", None), getattr(actor, "role", None), type(req), body)
+
+
 def resolve_scope(conn: psycopg.Connection, actor: Any, req: Any) -> dict[str, Any] | None:
     """Check the actor may ask about every subject of `req`, then return the region the
     candidates are limited to (None = no limit).
 
     `actor` None is an internal caller (benchmarks, simulations, engine tests): every HTTP
     handler passes an authenticated user (RequiredUser), so anonymous requests never get here."""
+    found = _RESOLVED.get()
+    if found is not None:
+        _RESOLVED.set(None)
+        if found[0] == _scope_key(conn, actor, req):
+            return found[1]
+    return _resolve(conn, actor, req)
+
+
+def _resolve(conn: psycopg.Connection, actor: Any, req: Any) -> dict[str, Any] | None:
     if actor is None:
         actor = policy.SYSTEM
     region = None
@@ -121,6 +144,7 @@ def subject_scope(model: type[Any]) -> Any:
             req = model.model_validate_json(await request.body())
         except pydantic.ValidationError:
             return
-        resolve_scope(conn, user, req)
+        region = _resolve(conn, user, req)  # raises 403/404/422 here, before any wait
+        _RESOLVED.set((_scope_key(conn, user, req), region))
 
     return dependency

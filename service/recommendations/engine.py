@@ -38,6 +38,7 @@ from service.recommendations.engine_health import health, index_summary
 from service.recommendations.freshness import SUBJECT_REFRESH_S, _graph_stamp
 from service.recommendations.state import (
     _PINS,
+    _REQUEST_VERSIONS,
     CAPACITY,
     QUERY_CHARS,
     SOURCES,
@@ -99,6 +100,8 @@ class Engine:
         self.dense_complete_s: float | None = None  # when full dense coverage was reached
         self.dense_filled: dict[str, float] = {}  # seconds of background encoding, per part
         self._fill: threading.Thread | None = None
+        # pending review pairs as graph nodes, per (pending_review version, graph): guards.py
+        self.pending_cache: tuple[tuple[Any, int], set[Any]] | None = None
 
     @classmethod
     def load(
@@ -149,6 +152,11 @@ class Engine:
         _PINS.set(MappingProxyType({**_PINS.get({}), id(self): state}))
         return state
 
+    @staticmethod
+    def request_versions() -> Mapping[str, int]:
+        """The data versions this request's refresh read (empty before one)."""
+        return _REQUEST_VERSIONS.get({})
+
     def _publish(self, change: Any) -> None:
         with self._swap_lock:
             self._state = change(self._state)
@@ -188,6 +196,7 @@ class Engine:
         read, so a long first load holds no locks a concurrent TRUNCATE could deadlock with.
         """
         versions = repo.data_versions(conn)
+        _REQUEST_VERSIONS.set(versions)
         seq = versions.get(repo.CHANGE_SEQ, 0)
         spent: dict[str, float] = {}
         state = self._state

@@ -196,6 +196,18 @@ def school(conn: psycopg.Connection[Any], school_id: int) -> Row | None:
     return conn.execute(_SCHOOL + " WHERE s.id = %s", (school_id,)).fetchone()
 
 
+def school_with_programmes(conn: psycopg.Connection[Any], school_id: int) -> Row | None:
+    """A school (as `school`) with its programmes (as `school_programmes`) in one round trip."""
+    row = conn.execute(
+        f"""SELECT q.*, coalesce((SELECT json_agg(p ORDER BY p.id)
+                                 FROM ({_SCHOOL_PROGRAMMES} WHERE school_id = q.id) p), '[]')
+                         AS programmes
+            FROM ({_SCHOOL} WHERE s.id = %s) q""",
+        (school_id,),
+    ).fetchone()
+    return row
+
+
 def school_programmes(conn: psycopg.Connection[Any], school_id: int) -> list[Row]:
     return conn.execute(
         _SCHOOL_PROGRAMMES + " WHERE school_id = %s ORDER BY id", (school_id,)

@@ -113,6 +113,8 @@ class EngineState:
 # The state each request pinned, per engine (by id): set by Engine.refresh/pin. FastAPI runs
 # every sync handler in a copy of the context, so a pin never outlives its request there.
 _PINS: ContextVar[Mapping[int, EngineState]] = ContextVar("xiaoqi_engine_pins")
+# The data versions the request's refresh read, for caches keyed by a version (guards.pending).
+_REQUEST_VERSIONS: ContextVar[Mapping[str, int]] = ContextVar("xiaoqi_request_versions")
 
 
 def _empty_state(ranker: Ranker) -> EngineState:

@@ -79,6 +79,8 @@ class Live:
             time.sleep(0.05)
 
     def close(self) -> None:
+        # the encoder is the process-wide cached instance: leave it as other tests expect it
+        del self.engine.encoder.encode_documents
         self.db.close()
         self.pool.close()
 
