@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from service.backup import repository
-from service.backup.tools import BackupError, list_archive, run
+from service.backup.tools import BackupError, list_archive, run, without_password
 
 # What a freshly migrated, empty database already holds (reference data, bookkeeping).
 REFERENCE_TABLES = frozenset({"schema_migrations", "regions", "data_versions"})
@@ -97,10 +97,12 @@ def dump(url: str, path: Path, progress: Progress | None = None) -> DumpResult:
         total = len(repository.tables(conn))
     partial = path.with_name(f".{path.name}.partial")
     started = time.perf_counter()
+    dsn, env = without_password(url)
     status, lines = run(
         "pg_dump",
-        ["--format=custom", "--verbose", f"--file={partial}", f"--dbname={url}"],
+        ["--format=custom", "--verbose", f"--file={partial}", f"--dbname={dsn}"],
         _on_table(total, progress),
+        env,
     )
     try:
         if status != 0:
@@ -145,13 +147,14 @@ def restore(
     wanted = [line for line in toc if " COMMENT - EXTENSION " not in line]
     with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8", delete=False) as lst:
         lst.write("\n".join(wanted) + "\n")
+    dsn, env = without_password(url)
     args = ["--verbose", "--single-transaction", "--exit-on-error", "--no-owner"]
-    args += ["--no-privileges", f"--use-list={lst.name}", f"--dbname={url}"]
+    args += ["--no-privileges", f"--use-list={lst.name}", f"--dbname={dsn}"]
     if existing:
         args += ["--clean", "--if-exists"]  # drop what the dump re-creates, in the transaction
     started = time.perf_counter()
     try:
-        status, lines = run("pg_restore", [*args, str(path)], _on_table(total, progress))
+        status, lines = run("pg_restore", [*args, str(path)], _on_table(total, progress), env)
     finally:
         os.unlink(lst.name)
     if status != 0:

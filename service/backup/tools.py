@@ -42,13 +42,28 @@ def tool(name: str) -> Path:
     raise BackupError(f"找不到 {name}（在 {where} 中）：请安装 PostgreSQL 客户端工具")
 
 
+def without_password(url: str) -> tuple[str, dict[str, str]]:
+    """The connection string minus its password, and the password as PGPASSWORD: a password on
+    the command line would be readable by every local user (ps, /proc)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {"PGPASSWORD": str(password)} if password else {}
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None}), env
+
+
 def run(
-    name: str, args: Sequence[str], on_line: Callable[[str], None] | None = None
+    name: str,
+    args: Sequence[str],
+    on_line: Callable[[str], None] | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> tuple[int, list[str]]:
     """Run a tool; every stderr line (its --verbose progress and errors) goes to `on_line`.
     Returns the exit status and the stderr lines."""
     env = {
         **os.environ,
+        **(env_extra or {}),
         "PGCONNECT_TIMEOUT": os.environ.get("PGCONNECT_TIMEOUT", "10"),
         # a restore must not queue forever behind a running service's locks
         "PGOPTIONS": os.environ.get("PGOPTIONS", "-c lock_timeout=15s"),

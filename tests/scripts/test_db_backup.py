@@ -19,6 +19,7 @@ from typer.testing import CliRunner, Result
 from scripts import db_cli
 from service.auth import repository as auth_repo
 from service.backup.repository import row_counts
+from service.backup.tools import without_password
 from service.config import get_settings
 from service.reference import setup_database
 from service.review import service as review
@@ -202,3 +203,9 @@ def test_dump_of_an_unreachable_database_fails_cleanly(
     result = _cli(gone, "dump", str(tmp_path / "x.dump"), monkeypatch=monkeypatch)
     assert result.exit_code == 1 and "无法连接数据库" in _text(result), result.output
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_the_password_travels_in_the_environment_not_on_the_command_line() -> None:
+    dsn, env = without_password("postgresql://xq:s3cret@db.example:5433/xiaoqi?sslmode=require")
+    assert "s3cret" not in dsn and env == {"PGPASSWORD": "s3cret"}
+    assert "host=db.example" in dsn and "port=5433" in dsn and "sslmode=require" in dsn
