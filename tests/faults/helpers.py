@@ -143,10 +143,12 @@ class ServerProcess:
         self.starts += 1
         self.log_path = self.var_dir / f"server-{self.starts}.log"
         url = self.db.url + f"&application_name={APP_NAME}"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("XIAOQI_")}
         env = {
-            **os.environ,
+            **inherited,  # nothing another test set for its own server (index dir, limits)
             "XIAOQI_DATABASE_URL": url,
             "XIAOQI_VAR_DIR": str(self.var_dir),
+            "XIAOQI_INDEX_DIR": str(self.var_dir / "indexes"),  # whatever a .env file says
             "XIAOQI_MODE": "test",
             "PYTHONUNBUFFERED": "1",
             **self.env,
