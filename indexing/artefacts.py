@@ -44,7 +44,9 @@ def write_manifest(
         for f in files
     }
     body = {**meta, "format": CHECKED_FORMAT, "files": listed}
-    tmp = directory / f".{name}.tmp"
+    # a temporary name of this writer's own: uvicorn's workers open (and so rewrite) the same
+    # index at the same moment, and a shared name made one's rename fail (engine "failed")
+    tmp = directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
     os.replace(tmp, directory / name)
     return body
