@@ -203,6 +203,53 @@ def _in_process(
     return tops, times
 
 
+def _serve(
+    env: dict[str, str], port: int, workers: int, cwd: Path | None
+) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen([*cmd, "--workers", str(workers)], env=env, cwd=cwd)
+
+
+def _stats(ms: list[float], wall: float) -> dict[str, float]:
+    return {
+        "p50_ms": _pct(ms, 50),
+        "p95_ms": _pct(ms, 95),
+        "p99_ms": _pct(ms, 99),
+        "throughput_rps": round(len(ms) / wall, 1) if wall else 0.0,
+    }
+
+
+def _a_b(
+    this: str, baseline: str, token: str, gen: Any, requests: int, levels: list[int]
+) -> dict[str, Any]:
+    """The same fresh requests to this service and to the baseline one, in alternating chunks
+    (AB, then BA), so both see the same machine load: latency per side and the ratio."""
+    out: dict[str, Any] = {}
+    for level in levels:
+        reqs = gen.draw(requests)
+        ms: dict[str, list[float]] = {"this": [], "baseline": []}
+        wall = {"this": 0.0, "baseline": 0.0}
+        errors = {"this": 0, "baseline": 0}
+        step = max(level * 5, 20)
+        for n, lo in enumerate(range(0, len(reqs), step)):
+            chunk = reqs[lo : lo + step]
+            order = [("this", this), ("baseline", baseline)]
+            for side, base in order if n % 2 == 0 else order[::-1]:
+                lat, _, spent, errs = _drive(base, token, chunk, level)
+                ms[side] += [x for xs in lat.values() for x in xs]
+                wall[side] += spent
+                errors[side] += errs
+        block: dict[str, Any] = {
+            side: {**_stats(ms[side], wall[side]), "errors": errors[side]} for side in ms
+        }
+        block["p50_baseline_over_this"] = round(
+            block["baseline"]["p50_ms"] / max(block["this"]["p50_ms"], 1e-9), 2
+        )
+        out[f"concurrency_{level}"] = block
+    return out
+
+
 def run(
     enterprises: int,
     requests: int,
@@ -213,6 +260,7 @@ def run(
     index_cache: Path | None = None,
     workers: int = 1,
     compare: int = 200,
+    baseline_tree: Path | None = None,
 ) -> dict[str, Any]:
     from scripts.sample_cli import generate_sample
     from service.embedded_pg import ensure_server, stop_server
@@ -284,24 +332,7 @@ def run(
         if encoder:
             env["XIAOQI_ENCODER"] = encoder
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "service.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-        )
+        proc = _serve(env, port, workers, None)
         base = f"http://127.0.0.1:{port}"
         _wait(base, proc, workers=workers)
         figures["service_start_s"] = round(time.perf_counter() - t0, 1)
@@ -332,6 +363,20 @@ def run(
                 "runs_stored": stored_runs(url) - runs_before,
                 "responses_ok": checks["responses"] - checks["errors"],
             }
+        if baseline_tree is not None:  # another source tree, same database and caches
+            other_port = free_port()
+            other = _serve(env, other_port, workers, baseline_tree)
+            try:
+                other_base = f"http://127.0.0.1:{other_port}"
+                _wait(other_base, other, workers=workers)
+                _drive(other_base, token, gen.draw(40), max(concurrency))  # warm-up
+                figures["a_b"] = {
+                    "baseline_tree": str(baseline_tree),
+                    **_a_b(base, other_base, token, gen, requests, concurrency),
+                }
+            finally:
+                other.terminate()
+                other.wait(30)
         figures["repeated_subjects"] = gen.repeats
         figures["freshness"] = freshness_probe(base, token, url)
         figures["health"] = httpx.get(f"{base}/health", timeout=10).json()
@@ -366,6 +411,13 @@ def register_bench(bench_app: typer.Typer) -> None:
             int, typer.Option(min=1, help="requests answered in-process by ANN and by exact search")
         ] = 200,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        baseline_tree: Annotated[
+            Path | None,
+            typer.Option(
+                help="also serve this source tree (e.g. `git archive <commit>` unpacked) on the "
+                "same database and caches, and drive both with the same requests, alternating"
+            ),
+        ] = None,
     ) -> None:
         """Start the service on loopback with N sample enterprises and measure p50/p95/p99."""
         try:
@@ -375,7 +427,16 @@ def register_bench(bench_app: typer.Typer) -> None:
         if not levels or min(levels) < 1 or max(levels) > 64:
             raise typer.BadParameter("between 1 and 64", param_hint="concurrency")
         figures = run(
-            enterprises, requests, levels, encoder, seed, keep, index_cache, workers, compare
+            enterprises,
+            requests,
+            levels,
+            encoder,
+            seed,
+            keep,
+            index_cache,
+            workers,
+            compare,
+            baseline_tree,
         )
         if not as_json:
             table = Table("clients", "endpoint", "p50 ms", "p95 ms", "p99 ms")

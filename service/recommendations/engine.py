@@ -89,6 +89,7 @@ class Engine:
         self._compacting: dict[str, threading.Thread] = {}
         self._gaps: dict[int, float] = {}  # change seqs skipped (not yet committed?) → first seen
         self._subjects_at = 0.0
+        self.pruned_at = time.monotonic()  # the change log is pruned at most every few minutes
         self._query_cache: dict[str, np.ndarray] = {}
         self._token_cache: dict[str, list[str]] = {}
         self.applied: dict[str, Any] = {}  # last delta: rows per entity, seconds (for /health)
@@ -203,6 +204,7 @@ class Engine:
         missing = [e for e in SOURCES if e not in state.candidates]
         missing += [f"subject:{k}" for k in SUBJECTS if k not in state.subjects]
         behind = seq > state.change_seq or bool(self._gaps)
+        behind |= versions.get(repo.PRUNED, 0) > state.change_seq  # changes pruned, unseen
         subjects_due = bool(_stale_subjects(state, versions)) and (
             self.pool is None or time.monotonic() - self._subjects_at > SUBJECT_REFRESH_S
         )

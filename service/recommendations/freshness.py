@@ -35,6 +35,10 @@ SUBJECT_REFRESH_S = 10.0  # stored subjects' query vectors are refreshed at most
 GAP_WAIT_S = 30.0  # a sequence gap (a transaction not yet committed) is re-read this long
 
 MAX_CHANGES = 20_000  # log rows applied as deltas at once; more means a full rebuild
+# The change log is pruned by the serving engines: rows every engine has long applied. An
+# engine further behind than the retention finds PRUNED above its position and rebuilds.
+PRUNE_RETENTION_S = 3600.0
+PRUNE_EVERY_S = 600.0
 COMPACT_SHARE = 0.05  # delta rows + tombstones, as a share of the base, that start compaction
 COMPACT_MIN = 2_000
 
@@ -152,7 +156,8 @@ def catch_up(
     changes = repo.changes_since(conn, cursor, MAX_CHANGES + 1)
     if engine._gaps:
         changes += repo.changes_at(conn, sorted(engine._gaps))
-    if len(changes) > MAX_CHANGES:  # a bulk import: rebuild, deltas would be slow
+    missed = versions.get(repo.PRUNED, 0) > cursor  # pruned before this engine applied them
+    if len(changes) > MAX_CHANGES or missed:  # a bulk import: rebuild, deltas would be slow
         seq = repo.change_seq(conn)
         spent = engine._rebuild(conn, versions, progress=False, release=True)
         engine._publish(lambda s: replace(s, change_seq=max(s.change_seq, seq)))
@@ -188,7 +193,27 @@ def catch_up(
     if engine.pool is None or time.monotonic() - engine._subjects_at > SUBJECT_REFRESH_S:
         spent.update(engine._refresh_subjects(conn, versions))
     engine.fill_dense_in_background()  # a TRUNCATE's rebuild may have deferred its encoding
+    prune(engine, conn)
     return spent
+
+
+def prune(engine: Engine, conn: psycopg.Connection[Any], *, force: bool = False) -> int:
+    """Delete change log rows this engine has applied and that are older than
+    PRUNE_RETENTION_S, at most every PRUNE_EVERY_S (only a pooled, serving engine writes; the
+    caller's connection commits). Returns the rows deleted."""
+    now = time.monotonic()
+    if engine.pool is None or (not force and now - engine.pruned_at < PRUNE_EVERY_S):
+        return 0
+    engine.pruned_at = now
+    try:
+        with conn.transaction():  # a savepoint: a failed prune leaves the deltas' work alone
+            gone = repo.prune_changes(conn, engine._state.change_seq, PRUNE_RETENTION_S)
+    except psycopg.Error:
+        log.warning("pruning the change log failed; retried later", exc_info=True)
+        return 0
+    if gone:
+        log.info("pruned %d applied row changes from the change log", gone)
+    return gone
 
 
 def track_gaps(engine: Engine, cursor: int, top: int, seen: set[int]) -> None:

@@ -19,6 +19,12 @@ _REGION_JOIN = """JOIN regions r ON r.id = {col}
 
 
 CHANGE_SEQ = "__row_changes"  # key of the change log position in data_versions()
+# data_versions row holding the highest change seq pruned from the log (prune_changes): an
+# engine whose position is below it has missed changes and rebuilds.
+PRUNED = "row_changes_pruned"
+# the log position: the last change logged, or what was pruned when nothing is left after it
+_LOG_POSITION = f"""greatest(coalesce(max(seq), 0), coalesce((SELECT version FROM data_versions
+                                 WHERE entity_type = '{PRUNED}'), 0))"""
 
 
 def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
@@ -26,7 +32,7 @@ def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
     trip, since every request asks."""
     rows = conn.execute(
         "SELECT entity_type, version FROM data_versions UNION ALL "
-        "SELECT %s, coalesce(max(seq), 0) FROM row_changes",
+        f"SELECT %s, {_LOG_POSITION} FROM row_changes",
         (CHANGE_SEQ,),
     ).fetchall()
     return {r["entity_type"]: int(r["version"]) for r in rows}
@@ -34,8 +40,35 @@ def data_versions(conn: psycopg.Connection[Any]) -> dict[str, int]:
 
 def change_seq(conn: psycopg.Connection[Any]) -> int:
     """The last row change logged (migration 0020); 0 before any."""
-    row: Any = conn.execute("SELECT coalesce(max(seq), 0) AS seq FROM row_changes").fetchone()
+    row: Any = conn.execute(f"SELECT {_LOG_POSITION} AS seq FROM row_changes").fetchone()
     return int(row["seq"])
+
+
+def prune_changes(
+    conn: psycopg.Connection[Any], upto: int, older_than_s: float, limit: int = 50_000
+) -> int:
+    """Delete logged changes up to ``upto`` that are older than ``older_than_s`` (the oldest
+    ``limit``, so one statement stays short) and record the highest seq deleted under PRUNED;
+    returns how many rows went."""
+    row: Any = conn.execute(
+        """
+        WITH gone AS (
+            DELETE FROM row_changes WHERE seq IN (
+                SELECT seq FROM row_changes
+                WHERE seq <= %s AND changed_at < now() - make_interval(secs => %s)
+                ORDER BY seq LIMIT %s)
+            RETURNING seq
+        ), mark AS (
+            INSERT INTO data_versions (entity_type, version, updated_at)
+            SELECT %s, max(seq), now() FROM gone HAVING count(*) > 0
+            ON CONFLICT (entity_type) DO UPDATE
+                SET version = greatest(data_versions.version, EXCLUDED.version),
+                    updated_at = now()
+        )
+        SELECT count(*) AS n FROM gone""",
+        (upto, older_than_s, limit, PRUNED),
+    ).fetchone()
+    return int(row["n"])
 
 
 def changes_since(conn: psycopg.Connection[Any], seq: int, limit: int) -> list[Row]:

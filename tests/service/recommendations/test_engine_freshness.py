@@ -246,3 +246,62 @@ def test_compaction_folds_the_delta_into_a_new_base_without_encoding_again(
     assert after.base_count == base.base_count + 3 and after.delta is None
     assert len(live.encoded) == encoded  # the delta rows' vectors were reused
     assert set(names) <= _names(live.ask(ask))
+
+
+def test_applied_changes_are_pruned_and_an_engine_behind_the_pruning_rebuilds(
+    live: Live, tmp_path: Path
+) -> None:
+    from service.recommendations import freshness
+    from service.recommendations import repository as repo
+
+    zz = live.sql("SELECT id FROM regions WHERE code = '410100'")["id"]
+    temp = live.sql(
+        """INSERT INTO enterprises (credit_code, name, industry_codes, region_id, description)
+           VALUES (%s, '郑州短暂科技有限公司', '{C3421}', %s, '数控') RETURNING id""",
+        make_credit_code(random.Random(1105), "410100"),
+        zz,
+    )["id"]
+    with psycopg.connect(live.url, row_factory=dict_row) as conn:
+        behind = Engine.load(
+            conn, encoder_name="hash-64", index_dir=tmp_path / "b", ranker_dir=tmp_path / "r"
+        )
+    assert temp in behind.latest.candidates["enterprise"].snapshot.pos
+    live.sql("DELETE FROM enterprises WHERE id = %s", temp)  # logged, then pruned unseen
+    req = S.PartnerEnterprisesRequest(subject=S.SubjectRef(type="school", id=live.w["S1"]), k=20)
+
+    def ask(conn: psycopg.Connection[Any]) -> Any:
+        return svc.partner_enterprises(conn, live.engine, live.settings, req, live.admin)
+
+    live.sql(
+        """INSERT INTO enterprises (credit_code, name, industry_codes, region_id, description)
+           VALUES (%s, '郑州修剪数控科技有限公司', '{C3421}', %s, '数控机床维修') RETURNING id""",
+        make_credit_code(random.Random(1104), "410100"),
+        zz,
+    )
+    live.until(ask, lambda c: "郑州修剪数控科技有限公司" in _names(c))
+    logged = live.sql("SELECT count(*) AS n, max(seq) AS top FROM row_changes")
+    assert logged["n"] > 0
+    with live.pool.connection() as conn:
+        assert freshness.prune(live.engine, conn, force=True) == 0  # too recent to prune
+    live.sql("UPDATE row_changes SET changed_at = now() - interval '2 hours'")
+    with live.pool.connection() as conn:
+        assert freshness.prune(live.engine, conn, force=True) == logged["n"]
+    assert live.sql("SELECT count(*) AS n FROM row_changes")["n"] == 0
+    marker = live.sql("SELECT version FROM data_versions WHERE entity_type = %s", repo.PRUNED)
+    assert marker["version"] == logged["top"]
+
+    # the engine that applied them goes on with deltas ...
+    live.sql(
+        "UPDATE enterprises SET name = '郑州修剪后数控科技有限公司' WHERE name LIKE '郑州修剪%%'"
+    )
+    live.until(ask, lambda c: "郑州修剪后数控科技有限公司" in _names(c))
+    # ... one loaded before them (its position below the pruned seq) rebuilds and sees both
+    with psycopg.connect(live.url, row_factory=dict_row) as conn:
+        assert behind.latest.change_seq < marker["version"]
+        behind.refresh(conn)
+        res = svc.partner_enterprises(conn, behind, live.settings, req, live.admin)
+        conn.rollback()
+    assert "郑州修剪后数控科技有限公司" in {it.candidate["name"] for it in res.results[0].items}
+    snap = behind.latest.candidates["enterprise"].snapshot
+    assert temp not in snap.pos  # the pruned delete is seen: rebuilt, not patched
+    assert snap.live_count == live.sql("SELECT count(*) AS n FROM enterprises")["n"]
