@@ -9,7 +9,6 @@ values differ (so a re-import changes nothing: no updated_at, no data_versions b
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 import uuid
@@ -27,7 +26,13 @@ from service.auth.policy import SYSTEM
 from service.errors import InvalidInput
 from service.ingest import detect, repository
 from service.ingest.builders import KINDS as CATALOGUE_KINDS
-from service.ingest.headers import HeaderMap, column_letter, map_headers
+from service.ingest.header_checks import (
+    choose_kind,
+    duplicate_headers,
+    file_sha256,
+    missing_columns,
+)
+from service.ingest.headers import HeaderMap, map_headers
 from service.ingest.kinds import Kind
 from service.ingest.lookups import Lookups
 from service.ingest.pairing import PAIRING, split_names
@@ -108,12 +113,12 @@ def import_file(
                 limits=limits,
             )
             stack.callback(table.close)
-            spec = _choose_kind(spec, table.headers, report)
+            spec = choose_kind(KINDS, spec, table.headers, report)
             report.kind = spec.name
             hm = map_headers(table.headers, spec.aliases)
             report.format, report.encoding, report.sheet = table.format, table.encoding, table.sheet
             report.header_row, report.ignored_columns = table.header_row, hm.ignored
-            missing = missing_columns(spec, hm, table.header_row) + _duplicate_headers(
+            missing = missing_columns(spec, hm, table.header_row) + duplicate_headers(
                 hm, table.header_row
             )
             if missing:
@@ -128,95 +133,6 @@ def import_file(
             _set_errors(report, [RowError(problem.row, None, None, problem.reason, problem.code)])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def file_sha256(raw: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    raw.seek(0)
-    while chunk := raw.read(1 << 20):
-        digest.update(chunk)
-    raw.seek(0)
-    return digest.hexdigest()
-
-
-def _choose_kind(spec: Kind | None, headers: list[Any], report: ImportReport) -> Kind:
-    """The kind asked for, or the one the header row shows (named in the report)."""
-    found = detect.detect(KINDS, headers)
-    # a pairing table sent as `partnerships` fits both; the richer reading wins
-    richer = found is not None and spec is not None and (spec.name, found.name) in detect.READ_AS
-    if spec is not None and detect.fits(spec, headers) and not richer:
-        return spec
-    if spec is None:
-        if found is None:
-            raise FileProblem(
-                "无法从表头识别导入类型，请指定类型（可选："
-                + "、".join(f"{k.name}（{k.label}）" for k in KINDS.values())
-                + "）",
-                "unknown_kind",
-            )
-        report.detected_kind = found.name
-        report.notices.append(
-            Notice(row=None, message=f"按表头识别为「{found.label}」（{found.name}）")
-        )
-        return found
-    if found is not None and (spec.name, found.name) in detect.READ_AS:
-        report.detected_kind = found.name
-        report.notices.append(
-            Notice(
-                row=None,
-                message=f"文件是「{found.label}」，已按 {found.name} 读取（而不是 {spec.name}）",
-            )
-        )
-        return found
-    if found is not None and found.name != spec.name:
-        raise FileProblem(
-            f"表头不是「{spec.label}」（{spec.name}）的格式，而是「{found.label}」，"
-            f"请选择导入类型 {found.name}",
-            "wrong_kind",
-        )
-    return spec  # missing columns are reported one by one
-
-
-def _duplicate_headers(hm: HeaderMap, header_row: int) -> list[RowError]:
-    errors = []
-    for first, again in hm.duplicates:
-        a, b = column_letter(first), column_letter(again)
-        text = hm.headers[again]
-        errors.append(
-            RowError(
-                header_row,
-                f"{a}列、{b}列",
-                text,
-                f"表头重复：{a}列与{b}列都是「{text}」，请删除或改名其中一列",
-                "duplicate_header",
-            )
-        )
-    return errors
-
-
-def missing_columns(spec: Kind, hm: HeaderMap, header_row: int) -> list[RowError]:
-    errors = []
-    for col in spec.required:
-        if col.name not in hm.positions:
-            names = "、".join((*col.labels[:4], col.name))
-            errors.append(
-                RowError(
-                    header_row,
-                    col.display,
-                    None,
-                    f"缺少必填列「{col.display}」（可用列名：{names}）",
-                    "missing_column",
-                )
-            )
-    for group in spec.one_of:
-        if not any(name in hm.positions for name in group):
-            shown = " / ".join(spec.by_name[n].display for n in group)
-            errors.append(
-                RowError(
-                    header_row, shown, None, f"缺少列：{shown}（至少需要其一）", "missing_column"
-                )
-            )
-    return errors
 
 
 def _run(

@@ -16,131 +16,37 @@ ran for minutes. Here:
 
 from __future__ import annotations
 
-import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import IO, Any
-from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
 
-CHUNK = 1 << 16
-MAX_MEMBERS = 10_000
-MAX_MERGES = 200_000
-META_MAX_BYTES = 16 << 20  # workbook.xml, rels, styles: small files in any real workbook
-_CELL_REF = re.compile(r"([A-Z]{1,3})(\d*)")
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\"")
-_SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
-_ROW_TAGS = (b"<row ", b"<row>", b":row ", b":row>")
-_EPOCH_1900 = datetime(1899, 12, 30)
-_EPOCH_1904 = datetime(1904, 1, 1)
+from service.ingest.xlsx_stream import (
+    _CELL_REF,
+    _EPOCH_1900,
+    _EPOCH_1904,
+    _MERGE,
+    _ROW_TAGS,
+    _SHEET_DATA_END,
+    MAX_MEMBERS,
+    MAX_MERGES,
+    META_MAX_BYTES,
+    Limits,
+    XlsxProblem,
+    _attrs,
+    _Budget,
+    _chunks,
+    _local,
+    _mb,
+    _parse,
+    _parser,
+)
 
-
-@dataclass(frozen=True)
-class Limits:
-    """Budgets for one file (see Settings.import_*)."""
-
-    max_bytes: int = 200 << 20  # uncompressed bytes (all zip members together; text files)
-    max_rows: int = 1_000_000
-    max_columns: int = 200
-    max_cell_chars: int = 128 << 10
-    max_shared_strings: int = 5_000_000
-
-
-class XlsxProblem(Exception):
-    def __init__(self, reason: str, code: str, row: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.code, self.row = reason, code, row
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MB"
-
-
-class _Budget:
-    """Uncompressed bytes inflated from the members so far, against the limit (a member read
-    twice, like the sheet, counts once: by the longer read)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.used = limit, 0
-        self.read: dict[str, int] = {}
-
-    def take(self, name: str, total: int) -> None:
-        before = self.read.get(name, 0)
-        if total <= before:
-            return
-        self.read[name] = total
-        self.used += total - before
-        if self.used > self.limit:
-            raise XlsxProblem(
-                f"工作簿解压后超过 {_mb(self.limit)}（上限），可能是压缩炸弹，已拒绝", "too_large"
-            )
-
-
-def _chunks(
-    zf: zipfile.ZipFile, name: str, budget: _Budget, cap: int | None = None
-) -> Iterator[bytes]:
-    try:
-        with zf.open(name) as member:
-            read = 0
-            while chunk := member.read(CHUNK):
-                read += len(chunk)
-                budget.take(name, read)
-                if cap is not None and read > cap:
-                    raise XlsxProblem(f"工作簿部件 {name} 过大", "too_large")
-                yield chunk
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-        # a CRC or size that does not match the directory, a corrupt or unknown compression
-        raise XlsxProblem(f"工作簿已损坏（{name}：{type(exc).__name__}）", "bad_xlsx") from exc
-
-
-def _parser() -> Any:
-    p = expat.ParserCreate()
-    p.buffer_text = True
-
-    def refuse(*_: Any) -> None:
-        raise XlsxProblem("工作簿含有 DTD/实体声明，已拒绝", "bad_xlsx")
-
-    p.StartDoctypeDeclHandler = refuse
-    p.EntityDeclHandler = refuse
-    return p
-
-
-def _parse(
-    p: Any, chunks: Iterator[bytes], after_chunk: Callable[[], Iterator[Any]] | None = None
-) -> Iterator[Any]:
-    try:
-        for chunk in chunks:
-            p.Parse(chunk, False)
-            if after_chunk is not None:
-                yield from after_chunk()
-        p.Parse(b"", True)
-        if after_chunk is not None:
-            yield from after_chunk()
-    except expat.ExpatError as exc:
-        raise XlsxProblem(f"工作簿 XML 无法解析（{exc}）", "bad_xlsx") from exc
-
-
-def _local(name: str) -> str:
-    return name.rsplit(":", 1)[-1]
-
-
-def _attrs(
-    zf: zipfile.ZipFile, name: str, budget: _Budget, tags: set[str]
-) -> list[tuple[str, dict[str, str]]]:
-    """(tag, attributes) of every element named in `tags`, in document order (small parts)."""
-    out: list[tuple[str, dict[str, str]]] = []
-    p = _parser()
-    p.StartElementHandler = lambda tag, attrs: (
-        out.append((_local(tag), attrs)) if _local(tag) in tags else None
-    )
-    for _ in _parse(p, _chunks(zf, name, budget, META_MAX_BYTES)):
-        pass
-    return out
+__all__ = ["Limits", "Sheet", "XlsxProblem", "open_sheet"]
 
 
 @dataclass

@@ -11,70 +11,38 @@ States (derived from the append-only `reviews`, see migration 0003, view review_
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from models import vocab as V
 from service import audit
-from service.auth import policy, targets
+from service.auth import policy
 from service.auth.schemas import ROLES, User
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, from_db_error
 from service.partnerships import repository as partnership_repo
 from service.partnerships import service as partnerships
 from service.review import repository as repo
-from service.review.pairs import Pair, Party, canonical
+from service.review.access import check_can_submit, item_target, pair_of
+from service.review.pairs import Pair
+from service.review.views import describe, history, item, queue
 
 # Roles that may decide (in their region, never their own submission): from the policy.
 DECIDERS = tuple(r for r in ROLES if policy.RULES["review.decide"][r] != policy.NEVER)
-_FINAL = {"approved": "已批准", "rejected": "已驳回"}
-MAX_LINKS = 50  # partnerships shown per party as evidence
+_FINAL = {s: V.REVIEW_STATE_LABELS[s] for s in ("approved", "rejected")}
 
-
-# ---- pairs and permissions -----------------------------------------------------------------
-
-
-def pair_of(conn: psycopg.Connection, rec: dict[str, Any]) -> Pair:
-    """The two parties approval would join. A need stands for its enterprise."""
-    if rec["pair_a_type"] is not None:
-        return Pair(
-            Party(rec["pair_a_type"], rec["pair_a_id"]), Party(rec["pair_b_type"], rec["pair_b_id"])
-        )
-    s_type, s_id = rec["subject_type"], rec["subject_id"]
-    if s_id is None:
-        raise InvalidInput(f"推荐 {rec['id']} 的请求方是自由文本，无法建立结对 (no_subject)")
-    if s_type == "need":
-        ent = repo.need_enterprise(conn, s_id)
-        if ent is None:
-            raise InvalidInput(f"需求 {s_id} 不存在")
-        s_type, s_id = "enterprise", ent
-    try:
-        return canonical(Party(s_type, s_id), Party(rec["candidate_type"], rec["candidate_id"]))
-    except ValueError as exc:
-        raise InvalidInput(f"推荐 {rec['id']}：{exc}") from exc
-
-
-def item_target(conn: psycopg.Connection | None, rec: dict[str, Any]) -> policy.Target:
-    """A review item for the access policy: its region, and as owners its requester's subject
-    (a school account owns its school's items) and its submitter."""
-    owners: set[tuple[str, int]] = set()
-    if rec.get("submitted_by") is not None:
-        owners.add(("user", int(rec["submitted_by"])))
-    if conn is not None and rec["subject_id"] is not None and rec["subject_type"] != "text":
-        subject = (rec["subject_type"], int(rec["subject_id"]))
-        owners |= targets.of_rows(conn, [subject])[subject].owners
-    return policy.Target("recommendation", (rec["region_path"],), frozenset(owners))
-
-
-def _check_can_submit(conn: psycopg.Connection, user: User, rec: dict[str, Any]) -> None:
-    target = item_target(conn, {**rec, "submitted_by": None})  # owning = owning the subject
-    policy.require(user, "review.submit", target, f"推荐 {rec['id']}")
-
-
-def _check_can_view(user: User, rec: dict[str, Any]) -> None:
-    # submitters follow their items (a return comes back to them)
-    policy.require(user, "review.read", item_target(None, rec), f"推荐 {rec['id']}")
+__all__ = [
+    "DECIDERS",
+    "decide",
+    "decide_bulk",
+    "describe",
+    "history",
+    "item",
+    "item_target",
+    "pair_of",
+    "queue",
+    "submit",
+]
 
 
 # ---- submit --------------------------------------------------------------------------------
@@ -120,7 +88,7 @@ def submit(conn: psycopg.Connection, user: User, ids: list[int]) -> list[dict[st
 
 def _submit_one(conn: psycopg.Connection, user: User, rec_id: int, pair: Pair) -> str:
     rec = repo.lock(conn, [rec_id])[rec_id]
-    _check_can_submit(conn, user, rec)
+    check_can_submit(conn, user, rec)
     state = repo.states(conn, [rec_id])[rec_id]
     if state == "pending":
         raise Conflict(f"推荐 {rec_id} 已在审核中 (already_pending)")
@@ -278,132 +246,3 @@ def decide_bulk(
             ],
         )
     return [_apply(conn, user, recs[it["id"]], it["decision"], it["reason"]) for it in items]
-
-
-# ---- read ----------------------------------------------------------------------------------
-
-
-def _party(t: str, i: int | None, names: dict[tuple[str, int], str]) -> dict[str, Any]:
-    return {"type": t, "id": i, "name": names.get((t, i)) if i is not None else None}
-
-
-def describe(
-    conn: psycopg.Connection, rows: list[dict[str, Any]], states: dict[int, str]
-) -> list[dict[str, Any]]:
-    """Items with their evidence: names of both parties and their current partnerships."""
-    pairs: dict[int, Pair | None] = {}
-    for r in rows:
-        try:
-            pairs[r["id"]] = pair_of(conn, r)
-        except DomainError:
-            pairs[r["id"]] = None
-    parties = {p for pair in pairs.values() if pair for p in pair}
-    links = repo.partnerships_of(conn, parties)
-    wanted: set[tuple[str, int | None]] = set(parties)
-    for r in rows:
-        wanted |= {(r["subject_type"], r["subject_id"]), (r["candidate_type"], r["candidate_id"])}
-    for p in links:
-        wanted |= {(p["a_type"], p["a_id"]), (p["b_type"], p["b_id"])}
-    names = repo.names(conn, wanted)
-
-    def links_of(party: Party) -> list[dict[str, Any]]:
-        out = []
-        for p in links:
-            ends = [Party(p["a_type"], p["a_id"]), Party(p["b_type"], p["b_id"])]
-            if party in ends:
-                other = ends[1] if ends[0] == party else ends[0]
-                out.append(
-                    {
-                        "id": p["id"],
-                        "kind": p["kind"],
-                        "since": p["since"],
-                        "source": p["source"],
-                        "other": _party(*other, names),
-                    }
-                )
-        return out[:MAX_LINKS]
-
-    now = datetime.now(UTC)
-    items = []
-    for r in rows:
-        pair = pairs[r["id"]]
-        items.append(
-            {
-                "id": r["id"],
-                "run_id": r["run_id"],
-                "rank": r["rank"],
-                "score": r["score"],
-                "state": states.get(r["id"], "draft"),
-                "subject": _party(r["subject_type"], r["subject_id"], names),
-                "candidate": _party(r["candidate_type"], r["candidate_id"], names),
-                "party_a": _party(*pair.a, names) if pair else None,
-                "party_b": _party(*pair.b, names) if pair else None,
-                "kind": pair.kind if pair else None,
-                "region_code": r["region_code"],
-                "region_name": r["region_name"],
-                "submitted_at": r["submitted_at"],
-                "submitted_by": r["submitted_by_username"],
-                "age_days": round((now - r["submitted_at"]).total_seconds() / 86400, 3)
-                if r["submitted_at"]
-                else None,
-                "evidence": {
-                    "features": r["features"],
-                    "explanation": r["explanation"],
-                    "partnerships_a": links_of(pair.a) if pair else [],
-                    "partnerships_b": links_of(pair.b) if pair else [],
-                },
-            }
-        )
-    return items
-
-
-def queue(
-    conn: psycopg.Connection,
-    user: User,
-    *,
-    region: str | None,
-    candidate_type: str | None,
-    min_score: float | None,
-    max_age_days: float | None,
-    sort: str,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    filters: dict[str, Any] = {
-        "scope": policy.region_scope(user),
-        "candidate_type": candidate_type,
-        "min_score": min_score,
-        "max_age_days": max_age_days,
-    }
-    if region is not None:
-        filters["region"] = repo.region_path(conn, region)
-        if filters["region"] is None:
-            raise InvalidInput(
-                f"行政区划代码 {region} 不存在",
-                errors=[{"row": None, "column": "region", "reason": "未知代码"}],
-            )
-    total, rows = repo.queue(conn, filters, sort, limit, offset)
-    items = describe(conn, rows, {r["id"]: "pending" for r in rows})
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-
-def item(conn: psycopg.Connection, user: User, rec_id: int) -> dict[str, Any]:
-    rec = repo.get(conn, rec_id)
-    if rec is None:
-        raise NotFound(f"推荐 {rec_id} 不存在")
-    _check_can_view(user, rec)
-    return describe(conn, [rec], repo.states(conn, [rec_id]))[0]
-
-
-def history(conn: psycopg.Connection, user: User, rec_id: int) -> dict[str, Any]:
-    rec = repo.get(conn, rec_id)
-    if rec is None:
-        raise NotFound(f"推荐 {rec_id} 不存在")
-    _check_can_view(user, rec)
-    return {
-        "recommendation_id": rec_id,
-        "state": repo.states(conn, [rec_id])[rec_id],
-        "submitted_at": rec["submitted_at"],
-        "submitted_by": rec["submitted_by_username"],
-        "decisions": repo.history(conn, rec_id),
-    }
