@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from models.vocab import PARTY_LABELS
 from service.catalog import checks
+from service.catalog import filters as f
 from service.catalog import schemas as s
 from service.catalog import tables as t
 from service.catalog.checks import Check
@@ -21,7 +22,7 @@ class Entity:
     entity_type: str  # audit entity_type; the party type in partnerships where it is one
     label: str  # what it is called in messages
     spec: TableSpec
-    filters: type[s.ListParams]
+    filters: type[f.ListParams]
     out: type[BaseModel]
     create: type[BaseModel] | None = None  # None: read-only
     update: type[BaseModel] | None = None
@@ -30,8 +31,8 @@ class Entity:
     region_field: bool = False  # the Create body names its region by code (`region`)
 
 
-REGIONS = Entity("regions", "region", "行政区划", t.REGIONS, s.RegionFilters, s.RegionOut)
-AUDIT_LOG = Entity("audit-log", "audit", "审计记录", t.AUDIT_LOG, s.AuditFilters, s.AuditOut)
+REGIONS = Entity("regions", "region", "行政区划", t.REGIONS, f.RegionFilters, s.RegionOut)
+AUDIT_LOG = Entity("audit-log", "audit", "审计记录", t.AUDIT_LOG, f.AuditFilters, s.AuditOut)
 
 WRITABLE: tuple[Entity, ...] = (
     Entity(
@@ -39,7 +40,7 @@ WRITABLE: tuple[Entity, ...] = (
         "bureau",
         PARTY_LABELS["bureau"],
         t.BUREAUS,
-        s.BureauFilters,
+        f.BureauFilters,
         s.BureauOut,
         s.BureauCreate,
         s.BureauUpdate,
@@ -51,7 +52,7 @@ WRITABLE: tuple[Entity, ...] = (
         "park",
         PARTY_LABELS["park"],
         t.PARKS,
-        s.ParkFilters,
+        f.ParkFilters,
         s.ParkOut,
         s.ParkCreate,
         s.ParkUpdate,
@@ -62,7 +63,7 @@ WRITABLE: tuple[Entity, ...] = (
         "school",
         PARTY_LABELS["school"],
         t.SCHOOLS,
-        s.SchoolFilters,
+        f.SchoolFilters,
         s.SchoolOut,
         s.SchoolCreate,
         s.SchoolUpdate,
@@ -74,7 +75,7 @@ WRITABLE: tuple[Entity, ...] = (
         "programme",
         PARTY_LABELS["programme"],
         t.PROGRAMMES,
-        s.ProgrammeFilters,
+        f.ProgrammeFilters,
         s.ProgrammeOut,
         s.ProgrammeCreate,
         s.ProgrammeUpdate,
@@ -85,7 +86,7 @@ WRITABLE: tuple[Entity, ...] = (
         "enterprise",
         PARTY_LABELS["enterprise"],
         t.ENTERPRISES,
-        s.EnterpriseFilters,
+        f.EnterpriseFilters,
         s.EnterpriseOut,
         s.EnterpriseCreate,
         s.EnterpriseUpdate,
@@ -93,13 +94,13 @@ WRITABLE: tuple[Entity, ...] = (
         check=checks.enterprise,
         region_field=True,
     ),
-    Entity("needs", "need", "需求", t.NEEDS, s.NeedFilters, s.NeedOut, s.NeedCreate, s.NeedUpdate),
+    Entity("needs", "need", "需求", t.NEEDS, f.NeedFilters, s.NeedOut, s.NeedCreate, s.NeedUpdate),
     Entity(
         "mentors",
         "mentor",
         PARTY_LABELS["mentor"],
         t.MENTORS,
-        s.MentorFilters,
+        f.MentorFilters,
         s.MentorOut,
         s.MentorCreate,
         s.MentorUpdate,
@@ -111,7 +112,7 @@ WRITABLE: tuple[Entity, ...] = (
         "practice_base",
         PARTY_LABELS["practice_base"],
         t.PRACTICE_BASES,
-        s.PracticeBaseFilters,
+        f.PracticeBaseFilters,
         s.PracticeBaseOut,
         s.PracticeBaseCreate,
         s.PracticeBaseUpdate,
@@ -123,7 +124,7 @@ WRITABLE: tuple[Entity, ...] = (
         "partnership",
         "合作关系",
         t.PARTNERSHIPS,
-        s.PartnershipFilters,
+        f.PartnershipFilters,
         s.PartnershipOut,
         s.PartnershipCreate,
         s.PartnershipUpdate,

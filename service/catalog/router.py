@@ -15,7 +15,8 @@ from service.auth.deps import require_roles, require_user
 from service.auth.schemas import ROLES
 from service.catalog import service as catalog
 from service.catalog.entities import AUDIT_LOG, REGIONS, WRITABLE, Entity
-from service.catalog.schemas import INT4_MAX, ErrorOut, Page
+from service.catalog.fields import INT4_MAX
+from service.catalog.filters import ErrorOut, Page
 from service.deps import get_conn
 
 # The transaction must commit BEFORE the response is sent (FastAPI runs a yield dependency's exit

@@ -17,7 +17,7 @@ from service.auth import policy, targets
 from service.catalog import repository as repo
 from service.catalog.checks import problem
 from service.catalog.entities import AUDIT_LOG, CONTACT_FIELDS, Entity
-from service.catalog.schemas import ListParams
+from service.catalog.filters import ListParams
 from service.config import REPO_ROOT
 from service.errors import Conflict, InvalidInput, NotFound
 from service.partnerships import service as partnerships
