@@ -16,6 +16,7 @@ ran for minutes. Here:
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,25 +27,26 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.cell import column_index_from_string, range_boundaries
 
 from service.ingest.xlsx_stream import (
-    _CELL_REF,
-    _EPOCH_1900,
-    _EPOCH_1904,
-    _MERGE,
-    _ROW_TAGS,
-    _SHEET_DATA_END,
     MAX_MEMBERS,
     MAX_MERGES,
     META_MAX_BYTES,
+    ByteBudget,
     Limits,
     XlsxProblem,
-    _attrs,
-    _Budget,
-    _chunks,
-    _local,
-    _mb,
-    _parse,
-    _parser,
+    attributes,
+    feed,
+    local_name,
+    megabytes,
+    member_chunks,
+    safe_parser,
 )
+
+_CELL_REF = re.compile(r"([A-Z]{1,3})(\d*)")
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\"")
+_SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
+_ROW_TAGS = (b"<row ", b"<row>", b":row ", b":row>")
+_EPOCH_1900 = datetime(1899, 12, 30)
+_EPOCH_1904 = datetime(1904, 1, 1)
 
 __all__ = ["Limits", "Sheet", "XlsxProblem", "open_sheet"]
 
@@ -76,15 +78,15 @@ def _open(zf: zipfile.ZipFile, limits: Limits, sheet: str | None) -> Sheet:
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_bytes:
         raise XlsxProblem(
-            f"工作簿解压后为 {_mb(declared)}，超过上限 {_mb(limits.max_bytes)}，"
+            f"工作簿解压后为 {megabytes(declared)}，超过上限 {megabytes(limits.max_bytes)}，"
             "可能是压缩炸弹，已拒绝",
             "too_large",
         )
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         raise XlsxProblem("文件不是有效的 XLSX 工作簿（缺少 xl/workbook.xml）", "bad_xlsx")
-    budget = _Budget(limits.max_bytes)
-    book = _attrs(zf, "xl/workbook.xml", budget, {"sheet", "workbookPr"})
+    budget = ByteBudget(limits.max_bytes)
+    book = attributes(zf, "xl/workbook.xml", budget, {"sheet", "workbookPr"})
     date1904 = any(t == "workbookPr" and a.get("date1904") in ("1", "true") for t, a in book)
     sheets = [(a.get("name", ""), a.get("r:id", "")) for t, a in book if t == "sheet"]
     if not sheets:
@@ -101,9 +103,11 @@ def _open(zf: zipfile.ZipFile, limits: Limits, sheet: str | None) -> Sheet:
     return Sheet(title=title, names=titles, rows=rows, close=zf.close)
 
 
-def _sheet_path(zf: zipfile.ZipFile, names: set[str], budget: _Budget, rid: str, index: int) -> str:
+def _sheet_path(
+    zf: zipfile.ZipFile, names: set[str], budget: ByteBudget, rid: str, index: int
+) -> str:
     if "xl/_rels/workbook.xml.rels" in names:
-        for _, a in _attrs(zf, "xl/_rels/workbook.xml.rels", budget, {"Relationship"}):
+        for _, a in attributes(zf, "xl/_rels/workbook.xml.rels", budget, {"Relationship"}):
             if a.get("Id") == rid:
                 target = a.get("Target", "")
                 path = target.lstrip("/") if target.startswith("/") else "xl/" + target
@@ -116,7 +120,7 @@ def _sheet_path(zf: zipfile.ZipFile, names: set[str], budget: _Budget, rid: str,
 
 
 def _shared_strings(
-    zf: zipfile.ZipFile, names: set[str], budget: _Budget, limits: Limits
+    zf: zipfile.ZipFile, names: set[str], budget: ByteBudget, limits: Limits
 ) -> list[str]:
     if "xl/sharedStrings.xml" not in names:
         return []
@@ -125,7 +129,7 @@ def _shared_strings(
     state = {"in_t": False, "skip": 0, "len": 0}
 
     def start(tag: str, _a: dict[str, str]) -> None:
-        tag = _local(tag)
+        tag = local_name(tag)
         if tag == "si":
             parts.clear()
             state["len"] = 0
@@ -135,7 +139,7 @@ def _shared_strings(
             state["in_t"] = True
 
     def end(tag: str) -> None:
-        tag = _local(tag)
+        tag = local_name(tag)
         if tag == "t":
             state["in_t"] = False
         elif tag in ("rPh", "phoneticPr"):
@@ -156,24 +160,24 @@ def _shared_strings(
                 )
             parts.append(text)
 
-    p = _parser()
+    p = safe_parser()
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, chars
-    for _ in _parse(p, _chunks(zf, "xl/sharedStrings.xml", budget)):
+    for _ in feed(p, member_chunks(zf, "xl/sharedStrings.xml", budget)):
         pass
     return out
 
 
-def _date_styles(zf: zipfile.ZipFile, names: set[str], budget: _Budget) -> set[int]:
+def _date_styles(zf: zipfile.ZipFile, names: set[str], budget: ByteBudget) -> set[int]:
     """Indices of cellXfs whose number format shows a date."""
     if "xl/styles.xml" not in names:
         return set()
     custom: dict[int, str] = {}
     xfs: list[int] = []
     depth = {"cellXfs": False}
-    p = _parser()
+    p = safe_parser()
 
     def start(tag: str, a: dict[str, str]) -> None:
-        tag = _local(tag)
+        tag = local_name(tag)
         if tag == "numFmt":
             custom[int(a.get("numFmtId", "0") or 0)] = a.get("formatCode", "")
         elif tag == "cellXfs":
@@ -182,12 +186,12 @@ def _date_styles(zf: zipfile.ZipFile, names: set[str], budget: _Budget) -> set[i
             xfs.append(int(a.get("numFmtId", "0") or 0))
 
     def end(tag: str) -> None:
-        if _local(tag) == "cellXfs":
+        if local_name(tag) == "cellXfs":
             depth["cellXfs"] = False
 
     p.StartElementHandler, p.EndElementHandler = start, end
     try:
-        for _ in _parse(p, _chunks(zf, "xl/styles.xml", budget, META_MAX_BYTES)):
+        for _ in feed(p, member_chunks(zf, "xl/styles.xml", budget, META_MAX_BYTES)):
             pass
     except ValueError:
         return set()
@@ -200,7 +204,7 @@ def _date_styles(zf: zipfile.ZipFile, names: set[str], budget: _Budget) -> set[i
 
 
 def _merges(
-    zf: zipfile.ZipFile, path: str, budget: _Budget, max_rows: int
+    zf: zipfile.ZipFile, path: str, budget: ByteBudget, max_rows: int
 ) -> list[tuple[int, int, int, int]]:
     """Merged ranges as (min_col, min_row, max_col, max_row), 1-based. They follow sheetData,
     so the sheet's bytes are scanned (not parsed) up to there: inflating is cheap, XML is not.
@@ -209,7 +213,7 @@ def _merges(
     tail = b""
     found = False
     rows = 0
-    for chunk in _chunks(zf, path, budget):
+    for chunk in member_chunks(zf, path, budget):
         if not found:
             rows += sum(chunk.count(tag) for tag in _ROW_TAGS)
             if rows > max_rows:
@@ -246,7 +250,7 @@ def _column(ref: str, fallback: int) -> int:
 def _rows(
     zf: zipfile.ZipFile,
     path: str,
-    budget: _Budget,
+    budget: ByteBudget,
     limits: Limits,
     shared: list[str],
     date_styles: set[int],
@@ -269,7 +273,7 @@ def _rows(
         return XlsxProblem(f"第 {st['row']} 行：{reason}", code, st["row"])
 
     def start(tag: str, a: dict[str, str]) -> None:
-        tag = _local(tag)
+        tag = local_name(tag)
         if tag == "c":
             st["col"] = _column(a.get("r", ""), st["col"] + 1)
             if st["col"] > limits.max_columns:
@@ -300,7 +304,7 @@ def _rows(
             text.append(data)
 
     def end(tag: str) -> None:
-        tag = _local(tag)
+        tag = local_name(tag)
         if tag in ("v", "t"):
             st["in_v"] = False
         elif tag == "rPh":
@@ -331,10 +335,10 @@ def _rows(
         yield from ready
         ready.clear()
 
-    p = _parser()
+    p = safe_parser()
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, chars
     try:
-        yield from _parse(p, _chunks(zf, path, budget), drain)
+        yield from feed(p, member_chunks(zf, path, budget), drain)
     except (ValueError, IndexError) as exc:
         raise problem(f"单元格无法读取（{type(exc).__name__}）", "bad_xlsx") from exc
 

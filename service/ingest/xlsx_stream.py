@@ -3,12 +3,10 @@ zip members, members read in counted chunks, and expat parsers that refuse a DTD
 
 from __future__ import annotations
 
-import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from xml.parsers import expat
 
@@ -16,12 +14,6 @@ CHUNK = 1 << 16
 MAX_MEMBERS = 10_000
 MAX_MERGES = 200_000
 META_MAX_BYTES = 16 << 20  # workbook.xml, rels, styles: small files in any real workbook
-_CELL_REF = re.compile(r"([A-Z]{1,3})(\d*)")
-_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*\bref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\"")
-_SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
-_ROW_TAGS = (b"<row ", b"<row>", b":row ", b":row>")
-_EPOCH_1900 = datetime(1899, 12, 30)
-_EPOCH_1904 = datetime(1904, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -41,11 +33,11 @@ class XlsxProblem(Exception):
         self.reason, self.code, self.row = reason, code, row
 
 
-def _mb(n: int) -> str:
+def megabytes(n: int) -> str:
     return f"{n / (1 << 20):.0f} MB"
 
 
-class _Budget:
+class ByteBudget:
     """Uncompressed bytes inflated from the members so far, against the limit (a member read
     twice, like the sheet, counts once: by the longer read)."""
 
@@ -61,12 +53,13 @@ class _Budget:
         self.used += total - before
         if self.used > self.limit:
             raise XlsxProblem(
-                f"工作簿解压后超过 {_mb(self.limit)}（上限），可能是压缩炸弹，已拒绝", "too_large"
+                f"工作簿解压后超过 {megabytes(self.limit)}（上限），可能是压缩炸弹，已拒绝",
+                "too_large",
             )
 
 
-def _chunks(
-    zf: zipfile.ZipFile, name: str, budget: _Budget, cap: int | None = None
+def member_chunks(
+    zf: zipfile.ZipFile, name: str, budget: ByteBudget, cap: int | None = None
 ) -> Iterator[bytes]:
     try:
         with zf.open(name) as member:
@@ -82,7 +75,7 @@ def _chunks(
         raise XlsxProblem(f"工作簿已损坏（{name}：{type(exc).__name__}）", "bad_xlsx") from exc
 
 
-def _parser() -> Any:
+def safe_parser() -> Any:
     p = expat.ParserCreate()
     p.buffer_text = True
 
@@ -94,7 +87,7 @@ def _parser() -> Any:
     return p
 
 
-def _parse(
+def feed(
     p: Any, chunks: Iterator[bytes], after_chunk: Callable[[], Iterator[Any]] | None = None
 ) -> Iterator[Any]:
     try:
@@ -109,19 +102,19 @@ def _parse(
         raise XlsxProblem(f"工作簿 XML 无法解析（{exc}）", "bad_xlsx") from exc
 
 
-def _local(name: str) -> str:
+def local_name(name: str) -> str:
     return name.rsplit(":", 1)[-1]
 
 
-def _attrs(
-    zf: zipfile.ZipFile, name: str, budget: _Budget, tags: set[str]
+def attributes(
+    zf: zipfile.ZipFile, name: str, budget: ByteBudget, tags: set[str]
 ) -> list[tuple[str, dict[str, str]]]:
     """(tag, attributes) of every element named in `tags`, in document order (small parts)."""
     out: list[tuple[str, dict[str, str]]] = []
-    p = _parser()
+    p = safe_parser()
     p.StartElementHandler = lambda tag, attrs: (
-        out.append((_local(tag), attrs)) if _local(tag) in tags else None
+        out.append((local_name(tag), attrs)) if local_name(tag) in tags else None
     )
-    for _ in _parse(p, _chunks(zf, name, budget, META_MAX_BYTES)):
+    for _ in feed(p, member_chunks(zf, name, budget, META_MAX_BYTES)):
         pass
     return out
