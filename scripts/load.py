@@ -159,6 +159,7 @@ def soak(
             "after_warmup_mb": warm,
             "end_mb": end,
             "drift_pct": round((end - warm) / warm * 100, 2) if warm else None,
+            "trend_mb_per_min": _trend(timeline, warmup),
             "after_warmup": memory["after_warmup"],
             "end": memory["end"],
             "timeline": timeline,
@@ -166,6 +167,16 @@ def soak(
         "health": health,
         "examples": stats.examples,
     }
+
+
+def _trend(timeline: list[tuple[float, float]], warmup: float) -> float | None:
+    """Least-squares slope of resident memory after warm-up, MiB per minute (two end points
+    can hide a steady leak behind a collection, or show one that is only a step)."""
+    points = [(t, mb) for t, mb in timeline if t >= warmup]
+    if len(points) < 3:
+        return None
+    ts, mbs = zip(*points, strict=True)
+    return round(float(np.polyfit(ts, mbs, 1)[0]) * 60, 2)
 
 
 def verdict(figures: dict[str, Any], max_drift: float) -> list[str]:
@@ -178,14 +189,26 @@ def verdict(figures: dict[str, Any], max_drift: float) -> list[str]:
         failures.append(f"resident memory drift {drift}% (limit < {max_drift}%)")
     if not figures["requests"]:
         failures.append("no request was answered")
+    if figures.get("worker_restarts"):
+        failures.append(f"uvicorn restarted a worker: {figures['worker_restarts']}")
+    health = figures.get("health", {"status": "ok"})
+    if health.get("status") != "ok":
+        failures.append(f"/health at the end: {health}")
     return failures
 
 
 def start_service(
-    url: str, var: Path, encoder: str | None, workers: int, pool: int
+    url: str,
+    var: Path,
+    encoder: str | None,
+    workers: int,
+    pool: int,
+    log: Path,
+    healthcheck_s: int = 5,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`uvicorn service.main:create_app` on a free loopback port, ready (every worker's engine
-    loaded) when this returns."""
+    loaded) when this returns. Its log (info level, no access lines) goes to `log`: uvicorn's
+    supervisor writes there when it kills a worker that missed its `healthcheck_s` ping."""
     from scripts.bench_serve import _wait, free_port
 
     port = free_port()
@@ -210,11 +233,16 @@ def start_service(
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            "info",
+            "--no-access-log",
             "--workers",
             str(workers),
+            "--timeout-worker-healthcheck",
+            str(healthcheck_s),
         ],
         env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -234,6 +262,7 @@ def run(
     warmup: float,
     encoder: str | None,
     seed: int,
+    healthcheck_s: int = 5,
 ) -> dict[str, Any]:
     from scripts.load_world import prepare
 
@@ -243,8 +272,9 @@ def run(
     url, var = world.pop("url"), Path(world.pop("var"))
     with psycopg.connect(url, row_factory=dict_row) as c:
         counted: Any = c.execute("SELECT count(*) AS n FROM enterprises").fetchone()
+    log = data_dir / f"server-{time.strftime('%Y%m%dT%H%M%S')}.log"
     t0 = time.perf_counter()
-    proc, base = start_service(url, var, encoder, workers, pool=clients + 4)
+    proc, base = start_service(url, var, encoder, workers, clients + 4, log, healthcheck_s)
     try:
         start_s = round(time.perf_counter() - t0, 1)
         figures = soak(
@@ -258,6 +288,9 @@ def run(
             proc.kill()
     from models.encoder import resolve_name
 
+    # "Child process [pid] died": the supervisor killed a worker (no answer to its ping within
+    # --timeout-worker-healthcheck) and started a new one, which loads its engine from scratch
+    restarts = [line for line in log.read_text(errors="replace").splitlines() if " died" in line]
     return {
         "enterprises_generated": enterprises,
         "enterprises_at_start": counted["n"],
@@ -266,6 +299,9 @@ def run(
         "prepare_s": prepared_s,
         "prepared": world,
         "service_start_s": start_s,
+        "worker_healthcheck_s": healthcheck_s,
+        "server_log": str(log),
+        "worker_restarts": restarts,
         **figures,
     }
 
@@ -317,10 +353,29 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         seed: int = 7,
         max_drift: Annotated[float, typer.Option(help="resident memory drift limit, %")] = 5.0,
         out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+        worker_healthcheck_s: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="uvicorn --timeout-worker-healthcheck: a worker that misses the supervisor's "
+                "ping this long is killed and replaced (5 = uvicorn's default, what `xiaoqi "
+                "serve --workers N` gets)",
+            ),
+        ] = 5,
     ) -> None:
         """Soak the service on loopback: mixed load for --duration seconds, every answer checked;
         exits 1 on any error answer or a memory drift at or over --max-drift."""
-        figures = run(data_dir, enterprises, workers, clients, duration, warmup, encoder, seed)
+        figures = run(
+            data_dir,
+            enterprises,
+            workers,
+            clients,
+            duration,
+            warmup,
+            encoder,
+            seed,
+            worker_healthcheck_s,
+        )
         figures["command"] = "xiaoqi " + " ".join(sys.argv[1:])
         figures["failures"] = verdict(figures, max_drift)
         figures["passed"] = not figures["failures"]
