@@ -92,21 +92,17 @@ class RerankStage:
         indptr, indices, data = (
             np.asarray(s[k]).view(np.ndarray) for k in ("indptr", "indices", "data")
         )
-        found = np.array([vocab[t] for t in dict.fromkeys(qtokens) if t in vocab], dtype=np.int64)
+        unique = list(dict.fromkeys(qtokens))
+        terms_of = {vocab[t]: t for t in unique if t in vocab}
+        found = np.fromiter(terms_of, dtype=np.int64, count=len(terms_of))
         freq = indptr[found + 1] - indptr[found]
-        ids = found[np.argsort(freq, kind="stable")][:MAX_FEATURE_TERMS].tolist()
-        starts, stops = indptr[ids].tolist(), indptr[np.asarray(ids, dtype=np.int64) + 1].tolist()
+        ids = found[np.argsort(freq, kind="stable")][:MAX_FEATURE_TERMS]
+        starts, stops = indptr[ids].astype(np.int64), indptr[ids + 1].astype(np.int64)
         head_tokens = self.query_side(text)[1]
-        terms_of = {vocab[t]: t for t in dict.fromkeys(qtokens) if t in vocab}
-        hits = np.zeros((len(ids), len(pool)), dtype=np.float32)
+        hits = _term_hits(indices, data, starts, stops, np.asarray(pool, dtype=np.int64))
         n_docs = max(len(index.ids), 1)
-        df = np.array([b - a for a, b in zip(starts, stops, strict=True)], dtype=np.float64)
-        for row, (lo, hi) in enumerate(zip(starts, stops, strict=True)):
-            docs = indices[lo:hi]
-            if len(docs):  # postings are sorted by document (see hybrid._sorted_postings)
-                at = np.minimum(np.searchsorted(docs, pool), len(docs) - 1)
-                hit = docs[at] == pool
-                hits[row, hit] = data[lo + at[hit]]
+        df = (stops - starts).astype(np.float64)
+        ids = ids.tolist()
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if len(ids) else np.zeros(0)
         # rows appended since the build (a delta segment) have no stored n-gram rows here:
         # their text features read as absent until the next full build
@@ -124,6 +120,7 @@ class RerankStage:
                 dot = vecs[:, lo:hi] @ qpart
                 ok = (dn > 1e-9) & (qn > 1e-9)
                 out.append(np.where(ok, dot / np.maximum(dn * qn, 1e-9), 0.0))
+        norms = self._norms(index)
         return ltr.QueryInput(
             text=text,
             pool=pool,
@@ -133,7 +130,7 @@ class RerankStage:
             term_hits=hits,
             term_idf=idf.astype(np.float32),
             head_terms=np.array([terms_of[t] in head_tokens for t in ids], dtype=bool),
-            bm25_norm=self._norms(index)[np.minimum(pool, len(self._norms(index)) - 1)],
+            bm25_norm=norms[np.minimum(pool, len(norms) - 1)],
             adapted=adapted,
             term_names=[terms_of[t] for t in ids],
         )
@@ -157,6 +154,39 @@ class RerankStage:
         if self.model is None:
             return fallback
         return self.model.score(x)
+
+
+CONCAT_POSTINGS = 1 << 20  # postings read as one array up to this many; a loop per term above
+
+
+def _term_hits(
+    indices: np.ndarray, data: np.ndarray, starts: np.ndarray, stops: np.ndarray, pool: np.ndarray
+) -> np.ndarray:
+    """(terms, pool) BM25 weight of each term in each pooled document (0 where absent), read
+    from term-major postings sorted by document (see hybrid._sorted_postings): one sorted key
+    array over all the query's postings and one search for every (term, document) pair."""
+    hits = np.zeros((len(starts), len(pool)), dtype=np.float32)
+    lens = stops - starts
+    if not len(starts) or not len(pool) or not lens.sum():
+        return hits
+    if lens.sum() > CONCAT_POSTINGS:  # very common terms in a big corpus: no big copy
+        for row, (lo, hi) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+            docs = indices[lo:hi]
+            if len(docs):
+                at = np.minimum(np.searchsorted(docs, pool), len(docs) - 1)
+                hit = docs[at] == pool
+                hits[row, hit] = data[lo + at[hit]]
+        return hits
+    pairs = list(zip(starts.tolist(), stops.tolist(), strict=True))
+    docs = np.concatenate([indices[lo:hi] for lo, hi in pairs]).astype(np.int64)
+    vals = np.concatenate([data[lo:hi] for lo, hi in pairs])
+    span = int(max(int(pool.max()), int(docs.max())) + 1)  # term row × span + document: sorted
+    keys = docs + np.repeat(np.arange(len(starts), dtype=np.int64) * span, lens)
+    wanted = (np.arange(len(starts), dtype=np.int64)[:, None] * span + pool[None, :]).ravel()
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    hit = keys[at] == wanted
+    hits.ravel()[hit] = vals[at[hit]]
+    return hits
 
 
 def build_stage(

@@ -29,6 +29,38 @@ def _pct(xs: list[float]) -> dict[str, float]:
     }
 
 
+def _parts(p: Any, stage: Any, n: int) -> dict[str, float]:
+    """Where the stage's time goes for free text, per query (medians): the query side (n-gram
+    vectors of the text), the pool's inputs (postings, channel cosines), the feature matrix
+    and the model."""
+    from models import ltr
+
+    captured: list[np.ndarray] = []
+    stage.capture = lambda pool, x: captured.append(pool.copy())
+    parts: dict[str, list[float]] = {"query_side": [], "inputs": [], "features": [], "model": []}
+    try:
+        for i in range(n):
+            text, qvec, tokens = p.bench.query_texts[i], p.query_vecs[i], p.query_tokens[i]
+            p.index.search(qvec, tokens, mask=None, k=POOL_K, qtext=text)
+            pool = captured[-1]
+            zero = np.zeros(len(pool))
+            stage._sides.clear()
+            t0 = time.perf_counter()
+            side = stage.query_side(text)[0]
+            t1 = time.perf_counter()
+            q = stage.query_input(p.index, text, qvec, tokens, pool, zero, zero)
+            t2 = time.perf_counter()
+            x = ltr.features(q, stage.docs, side)
+            t3 = time.perf_counter()
+            stage.model.score(x)
+            t4 = time.perf_counter()
+            for k, a, b in zip(parts, (t0, t1, t2, t3), (t1, t2, t3, t4), strict=True):
+                parts[k].append((b - a) * 1000)
+    finally:
+        stage.capture = None
+    return {k: round(float(np.median(v)), 3) for k, v in parts.items()}
+
+
 def run(folder: Path, queries: int, encoder: str | None, cache: Path) -> dict[str, Any]:
     p = prepare(load_beir(folder), encoder, cache)
     stage = p.index.rerank
@@ -53,7 +85,7 @@ def run(folder: Path, queries: int, encoder: str | None, cache: Path) -> dict[st
         stage._sides.clear()
         free.append(one(i))
         stored.append(one(i))
-    out = {
+    out: dict[str, Any] = {
         "bench": folder.name,
         "queries": n,
         "pool": POOL_K,
@@ -63,6 +95,7 @@ def run(folder: Path, queries: int, encoder: str | None, cache: Path) -> dict[st
         "search_stage_stored_ms": _pct(stored),
         "search_stage_free_text_ms": _pct(free),
     }
+    out["stage_parts_free_text_p50_ms"] = _parts(p, stage, n)
     out["added_p50_ms"] = {
         "stored_subject": round(
             out["search_stage_stored_ms"]["p50"] - out["search_linear_ms"]["p50"], 3

@@ -84,9 +84,16 @@ def eval_cmd(
         bool, typer.Option("--fit", help="train the shipped ranking model on all given benches")
     ] = False,
     params: Annotated[
-        str, typer.Option("--params", help="LightGBM parameters (JSON) over the defaults")
+        str,
+        typer.Option(
+            "--params",
+            help='LightGBM parameters (JSON) merged into every grid point; "grid": [...] '
+            'replaces the inner-CV grid, "adapters": false turns query adapters off',
+        ),
     ] = "{}",
-    rounds: Annotated[int, typer.Option("--rounds", help="boosting rounds")] = 0,
+    rounds: Annotated[
+        int, typer.Option("--rounds", help="boosting rounds for every grid point (0: the grid's)")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object last")] = False,
     encoder: Annotated[
         str | None, typer.Option("--encoder", help="encoder name/path (default: XIAOQI_ENCODER)")
@@ -114,15 +121,16 @@ def eval_cmd(
     err = Console(stderr=True)
     say = (lambda s: err.log(s)) if as_json else (lambda s: Console().log(s))
     extra = json.loads(params)
-    n_rounds = rounds or ltr.DEFAULT_ROUNDS
+    if rounds:
+        extra["rounds"] = rounds
     held: dict[str, dict[str, float]] = {}
     if cv or fit:
         preps = [prepare(load_beir(d, split), encoder, cache, None) for d in bench_dirs]
         if cv:
-            held = cross_validate(preps, cv, extra, n_rounds, log=say)
+            held = cross_validate(preps, cv, extra, log=say)
         if fit:
             command = "xiaoqi eval " + " ".join(sys.argv[2:])
-            model = fit_model(preps, command, extra, n_rounds, cv=held)
+            model = fit_model(preps, command, extra, cv=held, log=say)
             say(f"shipped {model.manifest['version']} to {ltr.MANIFEST}")
     result: dict[str, object] = {}
     for d in bench_dirs:
