@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import secrets
 import threading
 import time
 from collections import Counter, defaultdict
@@ -29,7 +30,13 @@ from scripts.load_world import Accounts, World
 # Weights of one loop iteration (a review round is 3–5 requests, an import one).
 MIX = {"catalogue": 30, "recommend": 36, "search": 14, "review": 14, "import": 3}
 IMPORT_ROWS = 5
-ANON_SEARCH_EVERY_S = 1.0  # well inside the anonymous budget (120/min per address)
+ANON_SEARCH_EVERY_S = 1.0
+# Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a request is
+# never sent on a connection the server is closing at that moment (a ReadError that says
+# nothing about the service).
+LIMITS = httpx.Limits(
+    keepalive_expiry=2.0
+)  # well inside the anonymous budget (120/min per address)
 REC_KEYS = ("errors", "outside_scope", "guard_violated", "duplicate_item", "not_stored")
 
 
@@ -140,12 +147,15 @@ class Client:
     def __init__(self, base: str, accounts: Accounts, shared: Shared, seed: int) -> None:
         self.shared, self.stats = shared, shared.stats
         self.rng = random.Random(seed)
+        # new credit codes and names in every run (the world, and its imports, persist)
+        self.fresh = random.Random(secrets.randbits(64))
+        self.tag = secrets.token_hex(2)
         auth = {"Authorization": f"Bearer {accounts.admin_token}"}
-        self.admin = httpx.Client(base_url=base, headers=auth, timeout=60)
-        self.anon = httpx.Client(base_url=base, timeout=60)
+        self.admin = httpx.Client(base_url=base, headers=auth, timeout=60, limits=LIMITS)
+        self.anon = httpx.Client(base_url=base, timeout=60, limits=LIMITS)
         self.reviewers = []
         for username, password in accounts.reviewers:
-            c = httpx.Client(base_url=base, timeout=60)
+            c = httpx.Client(base_url=base, timeout=60, limits=LIMITS)
             self.call(
                 c,
                 "POST /v1/auth/login",
@@ -385,8 +395,8 @@ class Client:
             ["统一社会信用代码", "企业名称", "行业代码", "所在地区", "企业简介", "经营状态"]
         )
         for j, row in enumerate(rows):
-            code = make_credit_code(self.rng, row["region"])
-            name = f"豫载{n:05d}{j}{row['name'][-6:]}"
+            code = make_credit_code(self.fresh, row["region"])
+            name = f"豫载{self.tag}{n:05d}{j}{row['name'][-6:]}"
             out.writerow([code, name, row["industries"], row["region"], row["description"], "在营"])
         data = buf.getvalue().encode("utf-8")
         self.call(
