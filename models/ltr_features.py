@@ -121,8 +121,10 @@ class DocSide:
             analyzer="char_wb", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
         )
         normal = [normalize(t) for t in texts]
-        full = _fit(full_vec, normal or [""])
-        head = _fit(head_vec, [h or " " for h in heads] or [" "])
+        # an empty index still fits a vocabulary on one blank text; keep zero rows (the incidence
+        # matrices below have one row per text, and the two are stacked side by side)
+        full = _fit(full_vec, normal or [""])[: len(texts)]
+        head = _fit(head_vec, [h or " " for h in heads] or [" "])[: len(texts)]
         return cls(
             full_vec,
             head_vec,
