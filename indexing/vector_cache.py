@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,7 +213,9 @@ def _write(
     the vectors as a memory map of the written file."""
     arrays = {"ids.npy": ids.astype(np.int64), "hashes.npy": hashes, "vectors.npy": vectors}
     for name, array in arrays.items():
-        tmp = directory / f".{name}.tmp"
+        # a temporary name of this writer's own (as in artefacts.write_manifest): writers that
+        # miss the folder lock (no fcntl, a caller outside ready_vectors) must not share one
+        tmp = directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with tmp.open("wb") as f:
             np.save(f, np.ascontiguousarray(array))
         os.replace(tmp, directory / name)
