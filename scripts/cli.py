@@ -83,11 +83,30 @@ def db_url() -> None:
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    worker_healthcheck_s: int | None = typer.Option(
+        None,
+        min=1,
+        help="with --workers N: seconds a worker may miss the supervisor's ping before it is "
+        "replaced (default XIAOQI_WORKER_HEALTHCHECK_S, 30)",
+    ),
+) -> None:
     """Serve the API and web UI."""
     import uvicorn
 
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=workers)
+    from service.config import get_settings
+
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=worker_healthcheck_s or get_settings().worker_healthcheck_s,
+    )
 
 
 @app.command("demo")
@@ -118,7 +137,7 @@ def demo(
         if hasattr(mod, func):
             getattr(mod, func)(**kwargs)
     console.print(f"[bold green]xiaoqi[/] serving on http://{host}:{port}  (docs: /docs)")
-    serve(host=host, port=port)
+    serve(host=host, port=port, worker_healthcheck_s=None)
 
 
 def _register_all() -> None:

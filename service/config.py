@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # BLAS / FAISS threads per server process: a request is one thread's work, and extra
     # threads only spin-wait and compete with the other workers (run one worker per core).
     compute_threads: int = Field(default=1, ge=1)
+    # `xiaoqi serve --workers N`: uvicorn's supervisor kills a worker that misses its ping for
+    # this long (uvicorn's own 5 s killed CPU-starved workers under load, and each replacement
+    # reloads its engine for minutes: the soak at 100k, docs/notes/issue-14-load.md).
+    worker_healthcheck_s: int = Field(default=30, ge=1)
 
     @property
     def pgdata(self) -> Path:

@@ -1,0 +1,68 @@
+"""`xiaoqi serve`: the worker health-check timeout reaches uvicorn's Config (uvicorn's own 5 s
+killed CPU-starved workers under load; docs/notes/issue-14-load.md, finding 2)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from scripts.cli import app
+from service.config import get_settings
+
+
+class _Built(Exception):
+    """Raised once uvicorn has built its Config, so nothing binds or serves."""
+
+
+def _configs(monkeypatch: pytest.MonkeyPatch) -> list[uvicorn.Config]:
+    built: list[uvicorn.Config] = []
+
+    class Recording(uvicorn.Config):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+            raise _Built
+
+    # the module itself: the package's `uvicorn.main` attribute is the click command
+    monkeypatch.setattr(importlib.import_module("uvicorn.main"), "Config", Recording)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        (None, [], 30),  # the setting's default, not uvicorn's 5
+        ("45", [], 45),  # XIAOQI_WORKER_HEALTHCHECK_S
+        ("45", ["--worker-healthcheck-s", "90"], 90),  # the option wins
+    ],
+)
+def test_worker_healthcheck_reaches_uvicorn_config(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, args: list[str], expected: int
+) -> None:
+    if env is None:
+        monkeypatch.delenv("XIAOQI_WORKER_HEALTHCHECK_S", raising=False)
+    else:
+        monkeypatch.setenv("XIAOQI_WORKER_HEALTHCHECK_S", env)
+    get_settings.cache_clear()
+    built = _configs(monkeypatch)
+    try:
+        result = CliRunner().invoke(app, ["serve", "--workers", "2", "--port", "0", *args])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, _Built), result.output
+    assert [c.timeout_worker_healthcheck for c in built] == [expected]
+    assert built[0].workers == 2
+
+
+def test_worker_healthcheck_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XIAOQI_WORKER_HEALTHCHECK_S", "0")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="worker_healthcheck_s"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
