@@ -15,17 +15,17 @@ recommendation journeys. Every decision is service.auth.policy's.
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
+import threading
 from typing import Any
 
 import psycopg
 import pydantic
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from service.auth import policy, targets
 from service.auth import repository as auth_repo
 from service.auth.deps import RequiredUser
-from service.deps import Conn
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.recommendations import repository as repo
 
@@ -46,30 +46,12 @@ def subjects_of(req: Any) -> list[tuple[str, int]]:
     return out
 
 
-# The scope `subject_scope` (the route dependency) resolved, handed to the handler's own
-# resolve_scope for the very same connection, actor and body: one resolution (and its
-# queries) per request instead of two. Taken once; a later call resolves again.
-_RESOLVED: ContextVar[tuple[Any, dict[str, Any] | None] | None] = ContextVar(
-    "xiaoqi_resolved_scope", default=None
-)
-
-
-def _scope_key(conn: psycopg.Connection, actor: Any, req: Any) -> Any:
-    body = req.model_dump_json() if hasattr(req, "model_dump_json") else repr(req)
-    return (id(conn), getattr(actor, "id", None), getattr(actor, "role", None), type(req), body)
-
-
 def resolve_scope(conn: psycopg.Connection, actor: Any, req: Any) -> dict[str, Any] | None:
     """Check the actor may ask about every subject of `req`, then return the region the
     candidates are limited to (None = no limit).
 
     `actor` None is an internal caller (benchmarks, simulations, engine tests): every HTTP
     handler passes an authenticated user (RequiredUser), so anonymous requests never get here."""
-    found = _RESOLVED.get()
-    if found is not None:
-        _RESOLVED.set(None)
-        if found[0] == _scope_key(conn, actor, req):
-            return found[1]
     return _resolve(conn, actor, req)
 
 
@@ -135,16 +117,30 @@ def require_run(conn: psycopg.Connection, actor: Any, run_id: int) -> None:
 
 
 def subject_scope(model: type[Any]) -> Any:
-    """A route dependency running `resolve_scope` on the request body before the engine is even
-    waited for: a request about another region's subject is 403 whether or not the engine is
-    ready. An invalid body is left to the endpoint's own validation (422)."""
+    """A route dependency that, while the engine is still loading, checks the request body's
+    scope before the request waits for it: a request about another region's subject is 403 (an
+    unknown one 404) whether or not the engine is ready. It takes no `Conn`: FastAPI would keep
+    that pooled connection, in its open transaction, through the wait, and a crowd of waiters
+    took the whole pool (the 100k soak; PostgreSQL then ended the idle transactions). The check
+    borrows a connection for its own short transaction and gives it back before the wait.
+    With the engine loaded there is no wait, and the handler's resolve_scope checks on its own
+    `Conn`. An invalid body is left to the endpoint's own validation (422)."""
 
-    async def dependency(request: Request, user: RequiredUser, conn: Conn) -> None:
+    async def dependency(request: Request, user: RequiredUser) -> None:
+        state = request.app.state
+        ready: threading.Event | None = getattr(state, "engine_ready", None)
+        if getattr(state, "engine", None) is not None and (ready is None or ready.is_set()):
+            return  # no wait ahead (a failed engine is 503, after this check)
         try:
             req = model.model_validate_json(await request.body())
         except pydantic.ValidationError:
             return
-        region = _resolve(conn, user, req)  # raises 403/404/422 here, before any wait
-        _RESOLVED.set((_scope_key(conn, user, req), region))
+        pool = state.pool
+
+        def check() -> None:
+            with pool.connection() as conn, conn.transaction():
+                _resolve(conn, user, req)  # raises 403/404/422 here, before any wait
+
+        await run_in_threadpool(check)
 
     return dependency
