@@ -34,6 +34,17 @@ def stamp(versions: dict[str, int], keys: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(versions.get(k, 0) for k in keys)
 
 
+def end_read(conn: psycopg.Connection[Any], release: bool) -> None:
+    """With ``release``, end the (read-only) transaction once the rows are read, so none stays
+    open while they are encoded and indexed: at 100k that took longer than the pool's
+    idle_in_transaction_session_timeout, PostgreSQL ended the session and the engine failed.
+    The rows need no snapshot shared with later reads: the change-log position is read before
+    them and every change after it is replayed as a delta. Without ``release`` (a caller's own
+    transaction, e.g. a request's) nothing is ended."""
+    if release:
+        conn.rollback()
+
+
 def build_candidates(
     engine: Engine,
     conn: psycopg.Connection[Any],
@@ -42,12 +53,14 @@ def build_candidates(
     *,
     progress: bool,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    release: bool = False,
 ) -> tuple[Candidates, list[list[int]] | None]:
     """``entity``'s snapshot and index (vectors from the cache; with the engine's
     ``defer_encoding_from``, a large encoding job is left to the background fill), and for
-    enterprises the duplicate clusters."""
+    enterprises the duplicate clusters. ``release``: see :func:`end_read`."""
     loader, text_of = SOURCES[entity]
     snap = Snapshot.build(entity, loader(conn), text_of, version=versions.get(entity, 0))
+    end_read(conn, release)
     built_from = stamp(versions, DEPENDS[entity])
     index = open_hybrid_index(
         engine.index_dir / entity,
@@ -73,16 +86,18 @@ def build_subjects(
     versions: dict[str, int],
     *,
     progress: bool,
+    release: bool = False,
 ) -> SubjectVectors:
     """Query vectors of every stored subject of ``kind``. Rows still to encode in a deferred
     build are left out (their queries are encoded at request time) and recorded in
-    ``engine.subjects_pending`` for the background fill."""
+    ``engine.subjects_pending`` for the background fill. ``release``: see :func:`end_read`."""
     loader, text_of, deps = SUBJECTS[kind]
     ids_list: list[int] = []
     texts: list[str] = []
     for row in loader(conn):
         ids_list.append(int(row["id"]))
         texts.append(text_of(row))
+    end_read(conn, release)
     ids = np.array(ids_list, dtype=np.int64)
     hashes = text_hashes(texts)
     clipped = [t[:QUERY_CHARS] for t in texts]

@@ -244,7 +244,9 @@ class Engine:
         seq = repo.change_seq(conn)  # read first: later changes are replayed as deltas
         for entity in entities:
             t0 = time.perf_counter()
-            cands, clusters = self._build_candidates(conn, entity, versions, progress=progress)
+            cands, clusters = self._build_candidates(
+                conn, entity, versions, progress=progress, release=release
+            )
             more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
             self._publish(lambda s: s.with_candidates({entity: cands}, **more))  # noqa: B023
             spent[entity] = time.perf_counter() - t0
@@ -261,7 +263,13 @@ class Engine:
         spent: dict[str, float] = {}
         for kind in _stale_subjects(self._state, versions):
             t0 = time.perf_counter()
-            vectors = self._build_subjects(conn, kind, versions, progress=kw.get("progress", False))
+            vectors = self._build_subjects(
+                conn,
+                kind,
+                versions,
+                progress=kw.get("progress", False),
+                release=kw.get("release", False),
+            )
             self._publish(lambda s: s.with_subjects(kind, vectors))  # noqa: B023
             spent[f"subject:{kind}"] = time.perf_counter() - t0
             if kw.get("release"):

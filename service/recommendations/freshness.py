@@ -249,8 +249,10 @@ def _compact(engine: Engine, entity: str, conn: psycopg.Connection[Any]) -> None
     seq = repo.change_seq(conn)
     versions = repo.data_versions(conn)
     known = known_vectors(old)
-    fresh, clusters = engine._build_candidates(conn, entity, versions, progress=False, known=known)
-    conn.rollback()
+    # no transaction open while the base is indexed (builders.end_read)
+    fresh, clusters = engine._build_candidates(
+        conn, entity, versions, progress=False, known=known, release=True
+    )
     with engine._build_lock:
         state = engine._state
         later = repo.changes_since(conn, seq, MAX_CHANGES)
