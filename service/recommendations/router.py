@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from typing import Annotated, Any, Literal
@@ -112,7 +111,7 @@ def load_engine(app: FastAPI) -> None:
                     index_dir=settings.indexes,
                     ranker_dir=settings.var_dir / "ranker",
                     pool=app.state.pool,
-                    defer_encoding_from=defer_encoding_from(),
+                    defer_encoding_from=settings.defer_encoding_from or None,
                 )
         except Exception as exc:  # reported by engine_of and /health, not swallowed
             log.exception("recommendation engine failed to load")
@@ -121,19 +120,6 @@ def load_engine(app: FastAPI) -> None:
             app.state.engine_ready.set()
 
     threading.Thread(target=work, name="xiaoqi-engine-load", daemon=True).start()
-
-
-DEFER_ENCODING_VAR = "XIAOQI_DEFER_ENCODING_FROM"
-DEFER_ENCODING_FROM = 5_000  # texts to encode before the service serves keyword results first
-
-
-def defer_encoding_from() -> int | None:
-    """From how many texts to encode a cold start serves before its dense vectors are complete
-    (XIAOQI_DEFER_ENCODING_FROM; 0 or "off": never, encode everything first)."""
-    raw = os.environ.get(DEFER_ENCODING_VAR, "").strip().lower()
-    if raw in ("0", "off", "none"):
-        return None
-    return int(raw) if raw else DEFER_ENCODING_FROM
 
 
 def engine_status(app: FastAPI) -> str:
