@@ -197,6 +197,13 @@ def verdict(figures: dict[str, Any], max_drift: float) -> list[str]:
     return failures
 
 
+def default_worker_healthcheck_s() -> int:
+    """The same default as `xiaoqi serve`: XIAOQI_WORKER_HEALTHCHECK_S (service/config.py)."""
+    from service.config import get_settings
+
+    return get_settings().worker_healthcheck_s
+
+
 def start_service(
     url: str,
     var: Path,
@@ -354,14 +361,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         max_drift: Annotated[float, typer.Option(help="resident memory drift limit, %")] = 5.0,
         out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
         worker_healthcheck_s: Annotated[
-            int,
+            int | None,
             typer.Option(
                 min=1,
                 help="uvicorn --timeout-worker-healthcheck: a worker that misses the supervisor's "
-                "ping this long is killed and replaced (5 = uvicorn's default, what `xiaoqi "
-                "serve --workers N` gets)",
+                "ping this long is killed and replaced (default XIAOQI_WORKER_HEALTHCHECK_S, 30, "
+                "what `xiaoqi serve --workers N` gets)",
             ),
-        ] = 5,
+        ] = None,
     ) -> None:
         """Soak the service on loopback: mixed load for --duration seconds, every answer checked;
         exits 1 on any error answer or a memory drift at or over --max-drift."""
@@ -374,7 +381,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             warmup,
             encoder,
             seed,
-            worker_healthcheck_s,
+            worker_healthcheck_s or default_worker_healthcheck_s(),
         )
         figures["command"] = "xiaoqi " + " ".join(sys.argv[1:])
         figures["failures"] = verdict(figures, max_drift)
