@@ -23,10 +23,10 @@ install: $(BIN)/.installed
 
 # Fresh machine → venv, embedded PostgreSQL, sample data, indexes, server on http://$(HOST):$(PORT)
 demo: install
-	XIAOQI_MODE=demo $(BIN)/xiaoqi demo --enterprises $(DEMO_ENTERPRISES) --host $(HOST) --port $(PORT)
+	MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} XIAOQI_MODE=demo $(BIN)/xiaoqi demo --enterprises $(DEMO_ENTERPRISES) --host $(HOST) --port $(PORT)
 
 serve: install
-	$(BIN)/xiaoqi serve --host $(HOST) --port $(PORT)
+	MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} $(BIN)/xiaoqi serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests

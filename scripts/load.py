@@ -225,6 +225,8 @@ def start_service(
         "XIAOQI_VAR_DIR": str(var),
         "XIAOQI_MODE": "test",
         "XIAOQI_POOL_MAX_SIZE": str(pool),
+        # as `xiaoqi serve` and the Makefile set it: 2 glibc arenas (memory drift, issue 14)
+        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
     }
     if encoder:
         env["XIAOQI_ENCODER"] = encoder

@@ -4,6 +4,7 @@ killed CPU-starved workers under load; docs/notes/issue-14-load.md, finding 2)."
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import pytest
@@ -66,3 +67,18 @@ def test_worker_healthcheck_setting_is_validated(monkeypatch: pytest.MonkeyPatch
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "2"), ("4", "4")])
+def test_serve_limits_malloc_arenas_for_its_workers(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, expected: str
+) -> None:
+    """Workers inherit MALLOC_ARENA_MAX=2 (resident memory drift in the soak); a set value wins."""
+    if env is None:
+        monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    else:
+        monkeypatch.setenv("MALLOC_ARENA_MAX", env)
+    _configs(monkeypatch)
+    result = CliRunner().invoke(app, ["serve", "--workers", "2", "--port", "0"])
+    assert isinstance(result.exception, _Built), result.output
+    assert os.environ.get("MALLOC_ARENA_MAX") == expected
