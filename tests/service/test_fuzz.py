@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from service.config import Settings
 from service.main import create_app
-from tests.fixtures.server import running_server
+from tests.fixtures.server import running_server, wait_engine_ready
 from tests.service.conftest import admin_token
 from tests.service.recommendations import world
 
@@ -48,10 +48,7 @@ def fuzz_base(pg_url: str) -> Iterator[str]:
     world.build(pg_url)  # some real rows, so ids and lookups hit something
     app = create_app(Settings(database_url=pg_url, mode="test", anon_search_burst=10_000))
     with running_server(app) as base:
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["engine"] != "ready":
-            assert time.monotonic() < deadline, "engine did not load"
-            time.sleep(0.2)
+        wait_engine_ready(base)
         yield base
 
 

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from service.config import Settings
 from service.main import create_app
-from tests.fixtures.server import running_server
+from tests.fixtures.server import running_server, wait_engine_ready
 from tests.service.conftest import admin_token
 
 
@@ -36,10 +36,7 @@ def served(pg_url: str) -> Iterator[tuple[FastAPI, str]]:
     )
     app = create_app(settings)
     with running_server(app) as base:
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["engine"] != "ready":
-            assert time.monotonic() < deadline, "engine did not load"
-            time.sleep(0.2)
+        wait_engine_ready(base)
         yield app, base
 
 

@@ -5,7 +5,6 @@ background fill completes; and the free query text reaching the index's learned 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from service.recommendations import engine_health
 from service.recommendations import schemas as S
 from service.recommendations import service as svc
 from service.recommendations.engine import Engine
-from tests.fixtures.server import running_server
+from tests.fixtures.server import running_server, wait_engine_ready
 from tests.service.recommendations.actors import province_admin
 from tests.service.recommendations.world import build
 
@@ -100,10 +99,7 @@ def test_cold_start_serves_keyword_results_then_reaches_full_dense_coverage(
         conn.commit()
 
         # /health over HTTP says so, and still answers 200 (the engine serves)
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["engine"] != "ready":
-            assert time.monotonic() < deadline, "the app's own engine did not load"
-            time.sleep(0.2)
+        wait_engine_ready(base)
         own = app.state.engine
         app.state.engine = engine
         try:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from service.config import Settings
 from service.main import create_app
-from tests.fixtures.server import running_server
+from tests.fixtures.server import running_server, wait_engine_ready
 from tests.service.conftest import admin_token
 from tests.service.recommendations.world import World, build
 
@@ -39,10 +39,7 @@ def served(clean_db: str, tmp_path: Path) -> Iterator[tuple[FastAPI, str, World]
     )
     app = create_app(settings)
     with running_server(app) as base:
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["engine"] != "ready":
-            assert time.monotonic() < deadline, "engine did not load"
-            time.sleep(0.2)
+        wait_engine_ready(base)
         yield app, base, world
 
 

@@ -5,7 +5,6 @@ a school read with its programmes in one query, the pending pairs kept per data 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from psycopg.rows import dict_row
 
 from service.config import Settings
 from service.main import create_app
-from tests.fixtures.server import running_server
+from tests.fixtures.server import running_server, wait_engine_ready
 from tests.service.conftest import admin_token
 from tests.service.recommendations.world import build
 
@@ -55,10 +54,7 @@ def served(clean_db: str) -> Iterator[tuple[str, dict[str, str], Any]]:
     world = build(clean_db)
     app = create_app(Settings(database_url=clean_db, mode="test"))
     with running_server(app) as base:
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/health").json()["engine"] != "ready":
-            assert time.monotonic() < deadline, "engine did not load"
-            time.sleep(0.2)
+        wait_engine_ready(base)
         yield base, {"Authorization": f"Bearer {admin_token(clean_db)}"}, world
 
 
