@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -190,24 +191,43 @@ def _term_hits(
 
 
 def build_stage(
-    texts: Sequence[str], encoder: Any, model: ltr.LtrModel | None | bool = True
+    texts: Sequence[str], encoder: Any, model: ltr.LtrModel | None | bool | Path = True
 ) -> RerankStage | None:
     """The stage for an index over ``texts``; ``model=True`` loads the shipped model (None when
-    none is shipped or it was trained for other dense channels), ``None`` builds features only
-    (training), ``False`` or ``XIAOQI_RERANK=0`` builds nothing."""
+    none is shipped or it was trained for other dense channels), a path loads that manifest
+    instead (a stage fine-tuned from review decisions) and falls back to the shipped one when it
+    is missing or does not fit, ``None`` builds features only (training), ``False`` or
+    ``XIAOQI_RERANK=0`` builds nothing."""
     if model is False or os.environ.get("XIAOQI_RERANK", "1") == "0":
         return None
     channels = encoder_channels(encoder)
     loaded: ltr.LtrModel | None
+    if isinstance(model, Path):
+        tuned = _fitting(ltr.load(model), channels, encoder) if model.exists() else None
+        if tuned is not None:
+            return RerankStage(ltr.DocSide.build(texts), channels, tuned)
+        model = True
     if model is True:
-        loaded = ltr.load()
+        loaded = _fitting(ltr.load(), channels, encoder)
         if loaded is None:
-            return None
-        if loaded.feature_names != ltr.feature_names(len(channels)) or loaded.manifest.get(
-            "encoder"
-        ) != getattr(encoder, "id", None):
-            log.warning("shipped ranking model was trained for other features; linear fusion")
             return None
     else:
         loaded = model
     return RerankStage(ltr.DocSide.build(texts), channels, loaded)
+
+
+def _fitting(
+    model: ltr.LtrModel | None, channels: list[tuple[str, int, int]], encoder: Any
+) -> ltr.LtrModel | None:
+    """The model when it was trained for these features and this encoder's dense channels."""
+    if model is None:
+        return None
+    if model.feature_names != ltr.feature_names(len(channels)) or model.manifest.get(
+        "encoder"
+    ) != getattr(encoder, "id", None):
+        log.warning(
+            "ranking model %s was trained for other features; linear fusion",
+            model.manifest.get("version"),
+        )
+        return None
+    return model
