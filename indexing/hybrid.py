@@ -166,7 +166,17 @@ class HybridIndex:
         return twin
 
     def manifest_summary(self) -> dict[str, Any]:
-        keys = ("entity", "encoder", "dim", "count", "data_version", "created_at", "dense_index")
+        # "rerank": the learned stage's model version (shipped or fine-tuned from decisions)
+        keys = [
+            "entity",
+            "encoder",
+            "dim",
+            "count",
+            "data_version",
+            "created_at",
+            "dense_index",
+            "rerank",
+        ]
         return {**{k: self.manifest.get(k) for k in keys}, "dense_coverage": self.dense_coverage}
 
     # ----------------------------------------------------------------- search

@@ -72,6 +72,8 @@ def build_candidates(
         progress=progress,
         known=known,
         defer_encoding_from=engine.defer_encoding_from,
+        # a stage fine-tuned from review decisions (`xiaoqi ranker train`) when one fits
+        rerank_model=engine.ranker_dir / "stage" / "ltr.json",
         **({"ann_threshold": 2**62} if engine.exact else {}),
     )
     snap.texts = []  # the index keeps what it needs
