@@ -54,28 +54,61 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         holdout: Annotated[float, typer.Option(min=0.05, max=0.5)] = 0.25,
         as_json: Annotated[bool, typer.Option("--json")] = False,
         save: Annotated[bool, typer.Option(help="save when it beats the default")] = True,
+        stage: Annotated[
+            bool, typer.Option(help="also fine-tune the learned candidate-scoring stage")
+        ] = True,
     ) -> None:
-        """Fit the ranker on review decisions; report held-out AUC against the default weights."""
+        """Fit the ranker on review decisions (held-out AUC against the default weights) and
+        fine-tune the learned stage from them (held-out pairwise accuracy against the stage
+        that served); each is saved only when it beats where it started."""
         from models.ranker import Ranker
         from service.config import get_settings
         from service.db import connect
         from service.recommendations.training import evaluate, labelled
 
+        settings = get_settings()
         with connect() as conn:
             x, y = labelled(conn)
         if len(y) < 20:
-            console.print(f"[red]only {len(y)} approve/reject decisions: need at least 20[/]")
+            console.print(f"[red]只有 {len(y)} 条通过/驳回的审核决定，至少需要 20 条[/]")
             raise typer.Exit(1)
         result = evaluate(x, y, holdout)
         out = result.as_dict()
         if save and result.auc_trained > result.auc_default:
             final = Ranker.fit(x, y)  # all decisions, now that held-out shows it helps
-            path = final.save(get_settings().var_dir / "ranker")
+            path = final.save(settings.var_dir / "ranker")
             out["saved"] = str(path)
+        if stage:
+            out["stage"] = _train_stage(holdout, save)
         if as_json:
             print(json.dumps(out, ensure_ascii=False))
         else:
             console.print_json(json.dumps(out, ensure_ascii=False))
+
+    def _train_stage(holdout: float, save: bool) -> dict[str, Any]:
+        from service.config import get_settings
+        from service.db import connect
+        from service.recommendations import stage_training as st
+        from service.recommendations.engine import Engine
+
+        settings = get_settings()
+        with connect() as conn:
+            engine = Engine.load(
+                conn,
+                encoder_name=settings.encoder,
+                index_dir=settings.indexes,
+                ranker_dir=settings.var_dir / "ranker",
+                progress=True,
+            )
+            data = st.replay(conn, engine, settings)
+        try:
+            tuned = st.fine_tune(data, holdout)
+        except ValueError as e:
+            return {"skipped": str(e), "replay_skipped": dict(data.skipped)}
+        out = tuned.as_dict()
+        if save and tuned.accuracy_tuned > tuned.accuracy_base:
+            out["saved"] = str(st.save_tuned(data, tuned, engine, settings.var_dir / "ranker"))
+        return out
 
     @ranker_app.command("simulate-reviews")
     def simulate_reviews(
@@ -91,6 +124,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Sample data only: decide N stored recommendations with a simulated reviewer."""
         from service.config import get_settings
         from service.db import connect
+        from service.recommendations import training_repository as training_repo
         from service.recommendations.training import simulated_decision
 
         if get_settings().mode != "demo":
@@ -103,23 +137,15 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         rng = random.Random(seed)
         decided = 0
         with connect() as conn:
-            admin: Any = conn.execute(
-                "SELECT id FROM users WHERE role = 'province_admin' ORDER BY id LIMIT 1"
-            ).fetchone()
+            admin = training_repo.first_province_admin(conn)
             if admin is None:
-                console.print("[red]no province admin account: run `xiaoqi demo` first[/]")
+                console.print("[red]没有省级管理员账号：请先运行 `xiaoqi demo`[/]")
                 raise typer.Exit(1)
-            admin_row: Any = users.user_by_id(conn, admin["id"])
+            admin_row: Any = users.user_by_id(conn, admin)
             actor = users.to_user(admin_row)
             if requests:
                 _request_recommendations(conn, actor, requests, rng)
-            rows: list[Any] = conn.execute(
-                """
-                SELECT r.id, r.features FROM recommendations r
-                WHERE r.submitted_at IS NULL AND r.subject_id IS NOT NULL
-                ORDER BY r.id LIMIT %s""",
-                (n,),
-            ).fetchall()
+            rows = training_repo.undecided_recommendations(conn, n)
             for r in rows:  # through the real workflow: submit, then decide (approve → partnership)
                 try:
                     with conn.transaction():
@@ -141,6 +167,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from service.errors import DomainError
         from service.recommendations import schemas as S
         from service.recommendations import service as svc
+        from service.recommendations import training_repository as training_repo
         from service.recommendations.engine import Engine
 
         settings = get_settings()
@@ -150,7 +177,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             index_dir=settings.indexes,
             ranker_dir=settings.var_dir / "ranker",
         )
-        ids = [r["id"] for r in conn.execute("SELECT id FROM schools ORDER BY id").fetchall()]
+        ids = training_repo.school_ids(conn)
         for school_id in track(rng.sample(ids, min(count, len(ids))), description="recommending"):
             req = S.PartnerEnterprisesRequest(
                 subject=S.SubjectRef(type="school", id=school_id), k=10

@@ -16,6 +16,7 @@ import psycopg
 
 from models.features import FEATURE_NAMES
 from models.ranker import Ranker
+from service.recommendations import training_repository as repo
 
 
 @dataclass
@@ -38,13 +39,8 @@ class Evaluation:
 
 
 def labelled(conn: psycopg.Connection[Any]) -> tuple[np.ndarray, np.ndarray]:
-    rows = conn.execute("""
-        SELECT DISTINCT ON (r.id) r.features, v.decision, v.created_at
-        FROM recommendations r JOIN reviews v ON v.recommendation_id = r.id
-        ORDER BY r.id, v.created_at DESC, v.id DESC""").fetchall()
-    rows = sorted(
-        (r for r in rows if r["decision"] in ("approve", "reject")), key=lambda r: r["created_at"]
-    )
+    """The ranker's feature rows of every approve/reject decision, oldest first, and labels."""
+    rows = repo.latest_decisions(conn)
     x = np.array([[float(r["features"].get(n, 0.0)) for n in FEATURE_NAMES] for r in rows])
     y = np.array([1 if r["decision"] == "approve" else 0 for r in rows])
     return x.reshape(-1, len(FEATURE_NAMES)), y
