@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,20 @@ def repairs() -> list[dict[str, Any]]:
     """The artefacts rebuilt because they were damaged, oldest first (this process)."""
     with _repairs_lock:
         return list(_repairs)
+
+
+@contextmanager
+def folder_lock(directory: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``directory`` across processes (fcntl; a no-op where
+    there is none): writers and loaders of one folder's artefacts take turns."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with (directory / ".lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

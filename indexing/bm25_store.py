@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,7 +31,7 @@ BM25_FILES = (
 
 
 def load_or_build_bm25(
-    directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: list[str]
+    directory: Path, ids: np.ndarray, hashes: np.ndarray, texts: Sequence[str]
 ) -> tuple[bm25s.BM25, float]:
     """BM25 over the texts, reloaded from disk (by memory map) when built from the very same
     (id, text) rows in the same order: jieba tokenisation is the slowest part of loading a large
@@ -57,7 +58,7 @@ def load_or_build_bm25(
         bm25.vocab_dict = {}
         bm25.scores = {"data": np.zeros(0), "indices": np.zeros(0), "indptr": np.zeros(1)}
         return bm25, 1.0
-    tokens = [t or [""] for t in _tokenize_all(texts)]
+    tokens = [t or [""] for t in _tokenize_all(list(texts))]
     avg_len = float(np.mean([len(t) for t in tokens]))
     bm25.index(tokens, show_progress=False)
     sorted_postings(bm25)

@@ -26,6 +26,7 @@ profile text changed, and every cached file is checksummed (indexing/artefacts.p
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class HybridIndex:
         manifest: dict[str, Any],
         ann_threshold: int = ANN_THRESHOLD,
         pending: PendingDense | None = None,
+        dense_dir: Path | None = None,
     ) -> None:
         self.ids = ids
         self.vectors = vectors
@@ -74,7 +76,7 @@ class HybridIndex:
         self.ann_threshold = ann_threshold
         self.pending = pending
         ready = pending.has_vector if pending is not None else None
-        self.dense = build_dense_index(vectors, ann_threshold, ready)
+        self.dense = build_dense_index(vectors, ann_threshold, ready, dense_dir)
         self.fusion: FusionWeights = load_fusion_weights()
         self.base_count = len(ids)  # positions below this are the base; the rest, the delta
         self.live: np.ndarray | None = None  # False = tombstoned position (None: all live)
@@ -162,7 +164,7 @@ class HybridIndex:
         vectors and BM25."""
         twin = copy.copy(self)
         ready = self.pending.has_vector if self.pending is not None else None
-        twin.dense = build_dense_index(self.vectors, 2**62, ready)
+        twin.dense = build_dense_index(self.vectors, 2**62, ready)  # numpy over the shared rows
         return twin
 
     def manifest_summary(self) -> dict[str, Any]:
@@ -301,7 +303,7 @@ def open_hybrid_index(
     *,
     entity: str,
     ids: np.ndarray,
-    texts: list[str],
+    texts: Sequence[str],
     encoder: Encoder,
     data_version: str,
     progress: bool = False,
@@ -309,6 +311,7 @@ def open_hybrid_index(
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     rerank_model: Any = True,
     defer_encoding_from: int | None = None,
+    hashes: np.ndarray | None = None,
 ) -> HybridIndex:
     """Load vectors cached for unchanged texts, encode the rest, build dense + BM25 indexes and
     the learned scoring stage (``rerank_model``: see :func:`indexing.rerank.build_stage`).
@@ -321,14 +324,18 @@ def open_hybrid_index(
     ``defer_encoding_from``: when at least that many rows need encoding, none is encoded here;
     the index serves at once with those rows searched by BM25 only (``index.pending``,
     ``dense_coverage`` < 1) and the caller completes it with ``complete_dense`` +
-    ``with_dense``. The entity manifest is written when the vectors are complete."""
+    ``with_dense``. The entity manifest is written when the vectors are complete.
+
+    ``texts`` may be any sequence (a persisted snapshot's memory-mapped texts); ``hashes``, the
+    texts' hashes when the caller has them (indexing.vector_cache.text_hashes otherwise).
+    An IVF index is persisted in the folder (``dense.faiss``) and memory-mapped."""
     try:
         read_manifest(directory, ENTITY_MANIFEST, {"entity": entity})
     except Mismatch:
         pass
     except Damaged as exc:
         record_repair("manifest", directory, str(exc))
-    hashes = text_hashes(texts)
+    hashes = text_hashes(texts) if hashes is None else hashes
     vectors, reencoded, missing = ready_vectors(
         directory,
         ids,
@@ -372,6 +379,6 @@ def open_hybrid_index(
         return HybridIndex(ids, vectors, bm25, partial, ann_threshold, pending)
     files = [VECTORS_MANIFEST, f"bm25/{BM25_MANIFEST}"] if len(ids) else [VECTORS_MANIFEST]
     manifest = write_manifest(directory, ENTITY_MANIFEST, files, meta)
-    index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold)
+    index = HybridIndex(ids, vectors, bm25, manifest, ann_threshold, dense_dir=directory)
     index.rerank = stage
     return index

@@ -14,14 +14,20 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexing.artefacts import Damaged, Mismatch, read_manifest, record_repair, write_manifest
+from indexing.artefacts import (
+    Damaged,
+    Mismatch,
+    folder_lock,
+    read_manifest,
+    record_repair,
+    write_manifest,
+)
 from models.encoder import Encoder, encode_documents_parallel
 
 EncodeFn = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
@@ -92,7 +98,7 @@ def ready_vectors(
     the same index at once encode it once: the second finds the first one's vectors cached."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
-    with _folder_lock(directory):
+    with folder_lock(directory):
         cached = _read(directory, meta)
         if cached is not None:
             c_ids, c_hashes, c_vectors = cached
@@ -107,22 +113,6 @@ def ready_vectors(
                 encoder, [texts[i] for i in missing.tolist()], queries, label, progress
             )
         return _write(directory, meta, ids, hashes, vectors), int(len(missing)), missing[:0]
-
-
-@contextmanager
-def _folder_lock(directory: Path) -> Iterator[None]:
-    """An exclusive advisory lock across processes (fcntl; a no-op where there is none)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with (directory / ".lock").open("a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _reuse(
