@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models import ltr
+from models import ltr_features_extra as lfx
 from models.text import tokenize
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class RerankStage:
     model: ltr.LtrModel | None
     capture: Capture | None = None  # eval/training: receives (pool, features) of every search
     adapters: list[np.ndarray | None] | None = None  # per channel; default: the model's
+    words: lfx.WordSide | None = None  # word-level features (v3), built here when None
+    _with_words: bool = False  # v3 columns: features only (training) or a v3 model
     _names: list[str] = field(default_factory=list)
     _bm25_norms: tuple[int, np.ndarray] | None = None
     _sides: dict[str, tuple[ltr.QuerySide, frozenset[str]]] = field(default_factory=dict)
@@ -59,7 +62,11 @@ class RerankStage:
         return found
 
     def __post_init__(self) -> None:
-        self._names = ltr.feature_names(len(self.channels))
+        v3 = lfx.stage_feature_names(len(self.channels))
+        self._with_words = self.model is None or self.model.feature_names == v3
+        self._names = v3 if self._with_words else ltr.feature_names(len(self.channels))
+        if self._with_words and self.words is None:
+            self.words = lfx.WordSide.build(self.docs.bodies)
         if self.adapters is None:
             found = self.model.adapters if self.model is not None else []
             self.adapters = list(found) + [None] * (len(self.channels) - len(found))
@@ -149,7 +156,10 @@ class RerankStage:
     ) -> np.ndarray:
         """Model scores of the pool (the linear ``fallback`` when no model is loaded)."""
         q = self.query_input(index, text, qvec, qtokens, pool, dense, bm25)
-        x = ltr.features(q, self.docs, self.query_side(text)[0])
+        side, head_tokens = self.query_side(text)
+        x = ltr.features(q, self.docs, side)
+        if self._with_words and self.words is not None:
+            x = np.hstack([x, self.words.features(pool, qtokens, sorted(head_tokens))])
         if self.capture is not None:
             self.capture(pool, x)
         if self.model is None:
@@ -222,9 +232,10 @@ def _fitting(
     """The model when it was trained for these features and this encoder's dense channels."""
     if model is None:
         return None
-    if model.feature_names != ltr.feature_names(len(channels)) or model.manifest.get(
-        "encoder"
-    ) != getattr(encoder, "id", None):
+    known = (ltr.feature_names(len(channels)), lfx.stage_feature_names(len(channels)))
+    if model.feature_names not in known or model.manifest.get("encoder") != getattr(
+        encoder, "id", None
+    ):
         log.warning(
             "ranking model %s was trained for other features; linear fusion",
             model.manifest.get("version"),

@@ -28,6 +28,7 @@ import numpy as np
 
 from indexing.rerank import RerankStage, build_stage
 from models import ltr
+from models.ltr_features_extra import FEATURES_VERSION
 from models.metrics import evaluate
 from scripts.eval_bench import Prepared, Run, run_served
 
@@ -50,11 +51,13 @@ class Captured:
 def features_only(p: Prepared, adapters: Adapters | None = None) -> RerankStage:
     existing = p.index.rerank
     if existing is not None:
-        return RerankStage(existing.docs, existing.channels, None, adapters=adapters)
+        return RerankStage(
+            existing.docs, existing.channels, None, adapters=adapters, words=existing.words
+        )
     stage = build_stage(p.bench.doc_texts, _ChannelsOwner(p), None)
     assert stage is not None  # model=None always builds (unless XIAOQI_RERANK=0)
     p.index.rerank = stage  # keep the fitted document side for the next capture
-    return RerankStage(stage.docs, stage.channels, None, adapters=adapters)
+    return RerankStage(stage.docs, stage.channels, None, adapters=adapters, words=stage.words)
 
 
 class _ChannelsOwner:  # what build_stage reads of an encoder
@@ -244,7 +247,7 @@ def cross_validate(
         for c in caps:
             b = c.prepared.bench
             held = [i for i, q in enumerate(b.query_ids) if not train_q(q)]
-            stage = RerankStage(c.stage.docs, c.stage.channels, model)
+            stage = RerankStage(c.stage.docs, c.stage.channels, model, words=c.stage.words)
             runs[b.name].update(run_served(c.prepared, stage, held))
         log(f"fold {f + 1}/{folds} done ({setting})")
     return {p.bench.name: evaluate(runs[p.bench.name], p.bench.qrels) for p in preps}
@@ -271,7 +274,7 @@ def fit(
     rounds = setting.pop("rounds", ltr.DEFAULT_ROUNDS)
     manifest = {
         "version": f"ltr-{stamp}",
-        "features_version": ltr.FEATURES_VERSION,
+        "features_version": FEATURES_VERSION,
         "encoder": preps[0].index.manifest["encoder"],
         "trained_on": {p.bench.name: len(p.bench.query_ids) for p in preps},
         "params": {**ltr.DEFAULT_PARAMS, **setting},
