@@ -112,12 +112,20 @@ class WordSide:
         stacked = sp.hstack([full, head, bh, bb], format="csr").astype(np.float32)
         return cls(vocab, idf, full, head, bh, bb, stacked)
 
-    def _query_columns(self, tokens: Sequence[str], head_tokens: Sequence[str]) -> np.ndarray:
-        """Columns multiplied with the pool's stacked rows: [query TF-IDF, query-name TF-IDF]
-        against whole texts and names, distinct query (name) words against the BM25 fields."""
+    def _query_columns(self, tokens: Sequence[str], head_tokens: Sequence[str]) -> sp.csr_matrix:
+        """Sparse columns multiplied with the pool's stacked rows: the query's (and its name's)
+        TF-IDF against whole texts and names, its distinct (name) words against the BM25 fields
+        (sparse: a dense column block would cost four vocabularies per query)."""
         v = len(self.vocab)
-        width = self.stacked.shape[1]
-        out = np.zeros((width, 7), dtype=np.float32)
+        rows: list[np.ndarray] = []
+        cols: list[int] = []
+        vals: list[np.ndarray] = []
+
+        def put(at: np.ndarray, col: int, w: np.ndarray) -> None:
+            rows.append(at)
+            cols.extend([col] * len(at))
+            vals.append(w)
+
         for col_full, col_head, toks in ((0, 2, tokens), (3, 1, head_tokens)):
             counts = Counter(t for t in toks if t in self.vocab)
             if not counts:
@@ -126,15 +134,17 @@ class WordSide:
             tf = np.fromiter(counts.values(), np.float32, len(counts))
             w = (1.0 + np.log(tf)) * self.idf[ids]
             w /= max(float(np.linalg.norm(w)), 1e-12)
-            out[ids, col_full] = w  # against whole texts
-            out[v + ids, col_head] = w  # against names
-        words = np.array(sorted({self.vocab[t] for t in tokens if t in self.vocab}), np.int64)
-        out[2 * v + words, 4] = 1.0
-        out[3 * v + words, 5] = 1.0
+            put(ids, col_full, w)  # against whole texts
+            put(v + ids, col_head, w)  # against names
         named = head_tokens or tokens  # a query without a name: its words stand for it
-        hwords = np.array(sorted({self.vocab[t] for t in named if t in self.vocab}), np.int64)
-        out[2 * v + hwords, 6] = 1.0
-        return out
+        for col, offset, toks in ((4, 2 * v, tokens), (5, 3 * v, tokens), (6, 2 * v, named)):
+            words = np.array(sorted({self.vocab[t] for t in toks if t in self.vocab}), np.int64)
+            put(offset + words, col, np.ones(len(words), np.float32))
+        shape = (self.stacked.shape[1], len(WORD_BASE))
+        if not rows:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        data = (np.concatenate(vals), (np.concatenate(rows), np.array(cols, np.int64)))
+        return sp.csr_matrix(data, shape=shape, dtype=np.float32)
 
     def features(
         self, pool: np.ndarray, tokens: Sequence[str], head_tokens: Sequence[str]
@@ -143,6 +153,6 @@ class WordSide:
         (positions past the fitted texts) read 0."""
         known = pool < self.stacked.shape[0]
         rows = self.stacked[np.where(known, pool, 0)]
-        base = np.asarray(rows @ self._query_columns(tokens, head_tokens), dtype=np.float32)
+        base = (rows @ self._query_columns(tokens, head_tokens)).toarray().astype(np.float32)
         base[~known] = 0.0
         return np.hstack([base, per_query(base)]).astype(np.float32, copy=False)
