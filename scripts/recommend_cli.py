@@ -72,12 +72,17 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         if len(y) < 20:
             console.print(f"[red]只有 {len(y)} 条通过/驳回的审核决定，至少需要 20 条[/]")
             raise typer.Exit(1)
-        result = evaluate(x, y, holdout)
-        out = result.as_dict()
-        if save and result.auc_trained > result.auc_default:
-            final = Ranker.fit(x, y)  # all decisions, now that held-out shows it helps
-            path = final.save(settings.var_dir / "ranker")
-            out["saved"] = str(path)
+        out: dict[str, Any]
+        try:
+            result = evaluate(x, y, holdout)
+        except ValueError as e:  # e.g. the held-out decisions are all approvals
+            out = {"n_train": 0, "n_test": len(y), "skipped": str(e)}
+        else:
+            out = result.as_dict()
+            if save and result.auc_trained > result.auc_default:
+                final = Ranker.fit(x, y)  # all decisions, now that held-out shows it helps
+                path = final.save(settings.var_dir / "ranker")
+                out["saved"] = str(path)
         if stage:
             out["stage"] = _train_stage(holdout, save)
         if as_json:
@@ -106,7 +111,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         except ValueError as e:
             return {"skipped": str(e), "replay_skipped": dict(data.skipped)}
         out = tuned.as_dict()
-        if save and tuned.accuracy_tuned > tuned.accuracy_base:
+        if save and tuned.helps:
             out["saved"] = str(st.save_tuned(data, tuned, engine, settings.var_dir / "ranker"))
         return out
 
@@ -142,7 +147,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 console.print("[red]没有省级管理员账号：请先运行 `xiaoqi demo`[/]")
                 raise typer.Exit(1)
             admin_row: Any = users.user_by_id(conn, admin)
-            actor = users.to_user(admin_row)
+            actor = users.to_user(admin_row)  # asks and submits
+            sim_row: Any = users.user_by_id(conn, training_repo.simulated_reviewer(conn))
+            conn.commit()  # now: loading the engine below ends the open transaction
+            reviewer = users.to_user(sim_row)  # decides: the four-eyes rule needs another user
             if requests:
                 _request_recommendations(conn, actor, requests, rng)
             rows = training_repo.undecided_recommendations(conn, n)
@@ -152,7 +160,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                         if review.submit(conn, actor, [r["id"]])[0]["status"] != 200:
                             continue
                         decision = simulated_decision(r["features"], rng)
-                        review.decide(conn, actor, r["id"], decision, "模拟审核员（样例数据）")
+                        review.decide(conn, reviewer, r["id"], decision, "模拟审核员（样例数据）")
                         decided += 1
                 except DomainError:
                     continue

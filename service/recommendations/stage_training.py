@@ -10,7 +10,8 @@ stage's feature rows of that pool are captured and the decided candidates' rows 
 lambdarank group (approve 1, reject 0); a group needs both labels. Groups are split by time (the
 newest share held out, as a deployed model meets them). The stage that served (the shipped
 model, an earlier fine-tune, or none) is continued with a few more trees, and the result is
-kept only when it orders the held-out decisions better than the stage it started from.
+kept only when it orders the held-out decisions better than the stage it started from, with the
+gain's 5th bootstrap percentile (over held-out groups) above zero.
 """
 
 from __future__ import annotations
@@ -192,7 +193,13 @@ class StageTuning:
     base: str  # what it started from
     accuracy_base: float
     accuracy_tuned: float
+    gain_low: float  # 5th percentile of the held-out gain over group bootstrap resamples
     model: ltr.LtrModel | None = field(default=None, repr=False)
+
+    @property
+    def helps(self) -> bool:
+        """Better on held-out decisions, and not by the luck of which groups were held out."""
+        return self.gain_low > 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,7 +210,8 @@ class StageTuning:
             "base": self.base,
             "pairwise_accuracy_base": round(self.accuracy_base, 4),
             "pairwise_accuracy_tuned": round(self.accuracy_tuned, 4),
-            "tuned_beats_base": self.accuracy_tuned > self.accuracy_base,
+            "gain_bootstrap_p05": round(self.gain_low, 4),
+            "tuned_beats_base": self.helps,
         }
 
 
@@ -234,8 +242,26 @@ def fine_tune(data: Replayed, holdout: float = 0.25) -> StageTuning:
         str(base.manifest.get("version")) if base is not None else "linear fusion (no stage)",
         pairwise_accuracy(test, before),
         pairwise_accuracy(test, after),
+        _gain_low(test, before, after),
         tuned,
     )
+
+
+BOOTSTRAP = 500
+
+
+def _gain_low(test: Sequence[Group], before: list[np.ndarray], after: list[np.ndarray]) -> float:
+    """5th percentile of (tuned - base) pairwise accuracy over resamples of the held-out groups
+    (few groups: a gain from one lucky group does not count)."""
+    rng = np.random.default_rng(0)
+    gains = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, len(test), len(test)).tolist()
+        sample = [test[i] for i in pick]
+        b = pairwise_accuracy(sample, [before[i] for i in pick])
+        a = pairwise_accuracy(sample, [after[i] for i in pick])
+        gains.append(a - b)
+    return float(np.percentile(gains, 5))
 
 
 def save_tuned(data: Replayed, result: StageTuning, engine: Engine, ranker_dir: Path) -> Path:

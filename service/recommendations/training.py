@@ -50,7 +50,7 @@ def evaluate(x: np.ndarray, y: np.ndarray, holdout: float = 0.25) -> Evaluation:
     cut = int(len(y) * (1 - holdout))
     xtr, ytr, xte, yte = x[:cut], y[:cut], x[cut:], y[cut:]
     if len(set(yte.tolist())) < 2:
-        raise ValueError("the held-out decisions need both approvals and rejections")
+        raise ValueError("留出评估的审核决定需要同时包含通过与驳回")
     trained = Ranker.fit(xtr, ytr)
     return Evaluation(
         len(ytr), len(yte), Ranker.default().auc(xte, yte), trained.auc(xte, yte), trained

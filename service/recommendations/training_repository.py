@@ -41,6 +41,23 @@ def first_province_admin(conn: psycopg.Connection[Any]) -> int | None:
     return int(row["id"]) if row else None
 
 
+SIMULATED_REVIEWER = "sim_reviewer"
+
+
+def simulated_reviewer(conn: psycopg.Connection[Any]) -> int:
+    """The demo database's simulated reviewer: a second province admin (the four-eyes rule
+    forbids deciding one's own submission) that cannot log in (no password hash matches '!')."""
+    conn.execute(
+        "INSERT INTO users (username, password_hash, role, display_name) "
+        "VALUES (%s, '!', 'province_admin', '模拟审核员（样例数据）') "
+        "ON CONFLICT (username) DO NOTHING",
+        (SIMULATED_REVIEWER,),
+    )
+    row = conn.execute("SELECT id FROM users WHERE username = %s", (SIMULATED_REVIEWER,)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
 def school_ids(conn: psycopg.Connection[Any]) -> list[int]:
     return [int(r["id"]) for r in conn.execute("SELECT id FROM schools ORDER BY id").fetchall()]
 

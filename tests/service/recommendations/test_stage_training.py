@@ -79,6 +79,7 @@ def test_review_decisions_fine_tune_the_stage_and_the_engine_serves_it(
         assert tuned.groups_test >= 6
         assert tuned.accuracy_tuned >= 0.75, tuned.as_dict()
         assert tuned.accuracy_tuned > tuned.accuracy_base + 0.15, tuned.as_dict()
+        assert tuned.helps and tuned.gain_low > 0.1, tuned.as_dict()
         path = st.save_tuned(data, tuned, engine, tmp_path / "r")
         assert path == st.stage_manifest(tmp_path / "r")
 
