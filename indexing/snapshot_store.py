@@ -237,7 +237,7 @@ def _mapped(directory: Path, body: dict[str, Any]) -> StoredTable:
         indptr, values = load(f"g.{name}.indptr.npy"), np.asarray(load(f"g.{name}.values.npy"))
         cuts = indptr.tolist()
         labels = keys if keys is not None else range(len(cuts) - 1)
-        groups[name] = {k: values[a:b] for k, a, b in zip(labels, cuts, cuts[1:], strict=True)}
+        groups[name] = {k: values[a:b] for k, a, b in zip(labels, cuts[:-1], cuts[1:], strict=True)}
     return StoredTable(body, columns, arrays, texts, groups)
 
 

@@ -115,6 +115,18 @@ def ready_vectors(
         return _write(directory, meta, ids, hashes, vectors), int(len(missing)), missing[:0]
 
 
+def read_cached(
+    directory: Path, encoder: Encoder, *, queries: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The folder's (ids, hashes, vectors) as last written, checked, vectors memory-mapped;
+    None when nothing usable is cached (damage is logged as a repair)."""
+    if not directory.exists():
+        return None
+    meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
+    with folder_lock(directory):
+        return _read(directory, meta)
+
+
 def _reuse(
     dim: int,
     ids: np.ndarray,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from indexing.dense_index import complete_dense, with_dense
 from indexing.vector_cache import cached_vectors
+from service.recommendations import builders
 from service.recommendations.state import SOURCES, EngineState, SubjectVectors
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _fill_subjects(engine: Engine, kind: str) -> None:
         return s.with_subjects(kind, complete)
 
     engine._publish(swap)
+    builders.mark_subjects(engine.index_dir / "subjects" / kind, kind, built_from, ids, hashes)
     if engine.subjects_pending.get(kind) is found:
         engine.subjects_pending.pop(kind, None)
     engine.dense_filled[f"subject:{kind}"] = round(time.perf_counter() - started, 1)

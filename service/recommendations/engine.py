@@ -33,8 +33,7 @@ from models.ranker import Ranker
 from models.text import tokenize
 from service.recommendations import builders, dense_fill, freshness
 from service.recommendations import repository as repo
-from service.recommendations.builders import stamp as _stamp
-from service.recommendations.engine_health import health, index_summary
+from service.recommendations.engine_health import health, run_versions
 from service.recommendations.freshness import SUBJECT_REFRESH_S, _graph_stamp
 from service.recommendations.state import (
     _PINS,
@@ -205,12 +204,16 @@ class Engine:
         missing += [f"subject:{k}" for k in SUBJECTS if k not in state.subjects]
         behind = seq > state.change_seq or bool(self._gaps)
         behind |= versions.get(repo.PRUNED, 0) > state.change_seq  # changes pruned, unseen
-        subjects_due = bool(_stale_subjects(state, versions)) and (
+        subjects_due = bool(builders.stale_subjects(state, versions)) and (
             self.pool is None or time.monotonic() - self._subjects_at > SUBJECT_REFRESH_S
         )
         if missing:
             with self._build_lock:
-                spent.update(self._rebuild(conn, versions, progress=progress, release=release))
+                spent.update(
+                    self._rebuild(conn, versions, progress=progress, release=release, stored=True)
+                )
+                if self._state.change_seq < seq:  # persisted snapshots: replay the log since
+                    spent.update(self._catch_up(conn, versions))
             self.fill_dense_in_background()
         elif (behind or subjects_due) and self.pool is not None:
             self._catch_up_in_background()
@@ -237,45 +240,41 @@ class Engine:
         progress: bool,
         release: bool,
         entities: Sequence[str] = tuple(SOURCES),
+        stored: bool = False,
     ) -> dict[str, float]:
-        """Build ``entities`` and every stored subject in full from PostgreSQL (call with the
-        build lock held); each is published as soon as it is ready."""
+        """Build ``entities`` and every stored subject in full (call with the build lock
+        held); each is published as soon as it is ready. ``stored`` (a first load): map back
+        persisted snapshots where intact, and start the change log where the oldest was."""
         spent: dict[str, float] = {}
         seq = repo.change_seq(conn)  # read first: later changes are replayed as deltas
+        start = seq
         for entity in entities:
             t0 = time.perf_counter()
             cands, clusters = self._build_candidates(
-                conn, entity, versions, progress=progress, release=release
+                conn,
+                entity,
+                versions,
+                progress=progress,
+                release=release,
+                seq=seq,
+                persisted=stored,
             )
+            if cands.stored_seq is not None:
+                start = min(start, cands.stored_seq)
             more: dict[str, Any] = {} if clusters is None else {"clusters": clusters}
             self._publish(lambda s: s.with_candidates({entity: cands}, **more))  # noqa: B023
             spent[entity] = time.perf_counter() - t0
             if release:
                 conn.rollback()
         if not self._state.change_seq:
-            self._publish(lambda s: replace(s, change_seq=seq))
+            self._publish(lambda s: replace(s, change_seq=start))
         spent.update(self._refresh_subjects(conn, versions, progress=progress, release=release))
         return spent
 
     def _refresh_subjects(
         self, conn: psycopg.Connection[Any], versions: dict[str, int], **kw: Any
     ) -> dict[str, float]:
-        spent: dict[str, float] = {}
-        for kind in _stale_subjects(self._state, versions):
-            t0 = time.perf_counter()
-            vectors = self._build_subjects(
-                conn,
-                kind,
-                versions,
-                progress=kw.get("progress", False),
-                release=kw.get("release", False),
-            )
-            self._publish(lambda s: s.with_subjects(kind, vectors))  # noqa: B023
-            spent[f"subject:{kind}"] = time.perf_counter() - t0
-            if kw.get("release"):
-                conn.rollback()
-        self._subjects_at = time.monotonic()
-        return spent
+        return builders.refresh_subjects(self, conn, versions, **kw)
 
     def _catch_up(
         self, conn: psycopg.Connection[Any], versions: dict[str, int]
@@ -392,27 +391,5 @@ class Engine:
         return tokens
 
     def versions(self) -> dict[str, Any]:
-        """What produced an answer (stored with every run): encoder, ranker, each index's
-        manifest with its delta (rows appended, tombstones) and the change log position."""
-        state = self.state
-        return {
-            "encoder": self.encoder.id,
-            "ranker": state.ranker.version,
-            "change_seq": state.change_seq,
-            "indexes": {e: index_summary(c) for e, c in state.candidates.items()},
-            # False while a cold build's dense vectors are still being encoded: this answer
-            # came from keyword results plus the vectors that were ready (see dense_fill.py)
-            "dense_complete": not dense_fill.pending(self, state),
-            "graph": {
-                "partnership_version": state.graph.version,
-                "edges": state.graph.edge_count,
-            },
-        }
-
-
-def _stale_subjects(state: EngineState, versions: dict[str, int]) -> list[str]:
-    return [
-        k
-        for k, (_, _, deps) in SUBJECTS.items()
-        if _stamp(versions, deps) != (state.subjects[k].built_from if k in state.subjects else None)
-    ]
+        """What produced an answer (stored with every run): see engine_health.run_versions."""
+        return run_versions(self)

@@ -45,3 +45,22 @@ def index_summary(cands: Candidates) -> dict[str, Any]:
         "tombstones": tombstones,
         "delta_encoded": cands.encoded,
     }
+
+
+def run_versions(engine: Engine) -> dict[str, Any]:
+    """What produced an answer (stored with every run): encoder, ranker, each index's manifest
+    with its delta (rows appended, tombstones) and the change log position."""
+    state = engine.state
+    return {
+        "encoder": engine.encoder.id,
+        "ranker": state.ranker.version,
+        "change_seq": state.change_seq,
+        "indexes": {e: index_summary(c) for e, c in state.candidates.items()},
+        # False while a cold build's dense vectors are still being encoded: this answer
+        # came from keyword results plus the vectors that were ready (see dense_fill.py)
+        "dense_complete": not dense_fill.pending(engine, state),
+        "graph": {
+            "partnership_version": state.graph.version,
+            "edges": state.graph.edge_count,
+        },
+    }

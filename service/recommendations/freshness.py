@@ -251,7 +251,7 @@ def _compact(engine: Engine, entity: str, conn: psycopg.Connection[Any]) -> None
     known = known_vectors(old)
     # no transaction open while the base is indexed (builders.end_read)
     fresh, clusters = engine._build_candidates(
-        conn, entity, versions, progress=False, known=known, release=True
+        conn, entity, versions, progress=False, known=known, release=True, seq=seq
     )
     with engine._build_lock:
         state = engine._state
@@ -266,9 +266,10 @@ def _compact(engine: Engine, entity: str, conn: psycopg.Connection[Any]) -> None
 
 
 def _clusters(snap: Snapshot) -> list[list[int]]:
+    columns = snap.live_values("id", "name", "credit_code", "city_code")
     return duplicate_clusters(
-        EnterpriseRecord(r["id"], r["name"], r["credit_code"], r.get("city_code") or "")
-        for r in snap.live_rows()
+        EnterpriseRecord(i, name, code, city or "")
+        for i, name, code, city in zip(*columns, strict=True)
     )
 
 

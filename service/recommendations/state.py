@@ -73,6 +73,9 @@ class Candidates:
     index: HybridIndex
     built_from: tuple[int, ...]
     encoded: int = 0  # rows encoded by deltas since this base was built
+    # the change-log position of the persisted snapshot this base was loaded from (None: read
+    # from PostgreSQL); the engine replays the log from there
+    stored_seq: int | None = None
 
 
 @dataclass(frozen=True)

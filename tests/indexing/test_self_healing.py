@@ -107,3 +107,51 @@ def test_vectors_are_memory_mapped_after_load(tmp_path: Path) -> None:
     _open(tmp_path)
     again = _open(tmp_path)
     assert isinstance(again.vectors, np.memmap) or isinstance(again.vectors.base, np.memmap)
+
+
+def _open_ivf(directory: Path) -> HybridIndex:
+    rng = np.random.default_rng(3)
+    words = ["数控", "软件", "食品", "机器人", "电池", "检测", "运维", "包装"]
+    texts = ["".join(rng.choice(words, size=4)) for _ in range(2600)]
+    return open_hybrid_index(
+        directory,
+        entity="enterprise",
+        ids=np.arange(1, 2601, dtype=np.int64),
+        texts=texts,
+        encoder=load_encoder("hash-64"),
+        data_version="1",
+        ann_threshold=1000,  # IVF above this: persisted as dense.faiss, read back by mmap
+    )
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGE))
+@pytest.mark.parametrize("name", ["dense.faiss", "dense.json"])
+def test_a_damaged_ivf_file_is_rebuilt_and_a_whole_one_is_mapped(
+    tmp_path: Path, name: str, how: str
+) -> None:
+    from indexing.dense_index import ExactDense
+
+    fresh = _open_ivf(tmp_path)
+    assert not isinstance(fresh.dense, ExactDense) and (tmp_path / "dense.faiss").exists()
+    expected = _answers(fresh)
+    before = len(artefacts.repairs())
+    DAMAGE[how](tmp_path / name)
+    healed = _open_ivf(tmp_path)
+    assert _answers(healed) == expected
+    events = artefacts.repairs()[before:]
+    if not (name == "dense.json" and how == "missing"):  # no manifest: a first build
+        assert any(e["kind"] == "dense" for e in events), f"{how} {name} went unnoticed"
+    after = len(artefacts.repairs())
+    assert _answers(_open_ivf(tmp_path)) == expected and len(artefacts.repairs()) == after
+
+
+def test_flat_search_reads_the_mapped_vectors_without_a_copy(tmp_path: Path) -> None:
+    from indexing.dense_index import ExactDense
+
+    _open(tmp_path)
+    again = _open(tmp_path)
+    assert isinstance(again.dense, ExactDense) and again.dense.vectors is again.vectors
+    q = load_encoder("hash-64").encode_queries(["数控编程"])[0]
+    scores, pos = again.dense.search(q[None, :], 8)
+    assert pos[0, :5].tolist() == np.argsort(-(np.asarray(again.vectors) @ q))[:5].tolist()
+    assert pos[0, 5:].tolist() == [-1, -1, -1]  # padded like FAISS
