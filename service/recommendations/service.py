@@ -17,7 +17,7 @@ from service.recommendations import repository as repo
 from service.recommendations import schemas as S
 from service.recommendations.engine import Engine
 from service.recommendations.guards import _pending, pair_guards, quota_guard
-from service.recommendations.pipeline import Guard, Scored, Subject, Timer, rank
+from service.recommendations.pipeline import CANDIDATE_POOL, Guard, Scored, Subject, Timer, rank
 from service.recommendations.render import _store_and_render
 from service.recommendations.subjects import _need_subject, _text_subject, load_subject
 
@@ -297,7 +297,10 @@ def search(
     hits: list[S.SearchHit] = []
     for entity in types:
         cands = engine.candidates[entity]
-        for h in cands.index.search(qvec, qtokens, mask=None, k=k, qtext=q):
+        # the pool recommendations use: fused scores are normalised within the pool, so a pool
+        # of only k would rank an exact-name match differently at every k
+        found = cands.index.search(qvec, qtokens, mask=None, k=max(CANDIDATE_POOL, 4 * k), qtext=q)
+        for h in found[:k]:
             row = cands.snapshot.rows[h.position]
             hits.append(
                 S.SearchHit(
