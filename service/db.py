@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,13 +31,26 @@ def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
     return psycopg.connect(url or database_url(), row_factory=dict_row, **kwargs)  # type: ignore[arg-type]
 
 
+def check_connection(conn: psycopg.Connection) -> None:
+    """The pool's check as a connection is handed out, without a round trip while its socket
+    has nothing to read: a server that ended the connection (restart, crash, terminated
+    backend) has sent its FATAL message or closed the socket, which makes it readable; only
+    then is the connection asked (psycopg_pool's check, an empty query) and, dead, replaced."""
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
 def make_pool(url: str, settings: Settings | None = None) -> ConnectionPool:
     """The request pool: bounded waits everywhere, so an outage is a prompt 503, not a hang.
 
     - a request waits at most pool_timeout_s for a connection (PoolTimeout → 503);
     - a new connection gives up after connect_timeout_s;
-    - every connection is checked as it is handed out, so connections a database restart
-      killed are replaced instead of failing one request each;
+    - every connection is checked as it is handed out (check_connection: no round trip
+      while the server has said nothing), so connections a database restart killed are
+      replaced instead of failing one request each;
     - a lost connection is re-made with backoff for pool_reconnect_timeout_s, after which the
       next request that needs one starts a fresh attempt (recovery within seconds of the
       database returning, however long it was gone)."""
@@ -55,7 +69,7 @@ def make_pool(url: str, settings: Settings | None = None) -> ConnectionPool:
         max_size=settings.pool_max_size,
         kwargs={"row_factory": dict_row, "connect_timeout": settings.connect_timeout_s},
         configure=configure,
-        check=ConnectionPool.check_connection,
+        check=check_connection,
         timeout=settings.pool_timeout_s,
         reconnect_timeout=settings.pool_reconnect_timeout_s,
         open=True,

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.auth import policy, targets
 from service.auth import repository as auth_repo
-from service.auth.deps import RequiredUser
+from service.auth.deps import current_user, require_user
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.recommendations import repository as repo
 
@@ -126,21 +126,23 @@ def subject_scope(model: type[Any]) -> Any:
     With the engine loaded there is no wait, and the handler's resolve_scope checks on its own
     `Conn`. An invalid body is left to the endpoint's own validation (422)."""
 
-    async def dependency(request: Request, user: RequiredUser) -> None:
+    async def dependency(request: Request) -> None:
         state = request.app.state
         ready: threading.Event | None = getattr(state, "engine_ready", None)
         if getattr(state, "engine", None) is not None and (ready is None or ready.is_set()):
-            return  # no wait ahead (a failed engine is 503, after this check)
-        try:
-            req = model.model_validate_json(await request.body())
-        except pydantic.ValidationError:
-            return
+            return  # no wait ahead: the handler's UserTxn resolves the caller (401 there)
         pool = state.pool
 
         def check() -> None:
+            user = require_user(request, current_user(request))  # 401 before any wait
+            try:
+                req = model.model_validate_json(body)
+            except pydantic.ValidationError:
+                return
             with pool.connection() as conn, conn.transaction():
                 _resolve(conn, user, req)  # raises 403/404/422 here, before any wait
 
+        body = await request.body()
         await run_in_threadpool(check)
 
     return dependency

@@ -6,11 +6,17 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from service.auth.deps import CurrentUser, RequiredUser
+from service.auth.deps import CurrentUser, RequiredUser, UserTransaction, UserTxn
+from service.auth.middleware import resolve_in_route
+from service.auth.schemas import User
+from service.config import Settings
 from service.deps import Conn
 from service.errors import DomainError
 from service.ratelimit import anonymous_limit
@@ -142,21 +148,43 @@ def _json(result: S.RecommendationResponse) -> Response:
     return Response(result.model_dump_json(), media_type="application/json")
 
 
+Journey = Callable[[psycopg.Connection, Engine, Settings, Any, User], S.RecommendationResponse]
+
+
+async def _answer(request: Request, txn: UserTransaction, journey: Journey, body: Any) -> Response:
+    """The journey, its stored run and the serialised response in one worker-thread hop, on the
+    transaction the caller was resolved on (committed before the response is sent)."""
+    settings = request.app.state.settings
+
+    def work(conn: psycopg.Connection, user: User) -> Response:
+        return _json(journey(conn, engine_of(request), settings, body, user))
+
+    return await run_in_threadpool(txn.run, work)
+
+
+# Their callers are looked up on the handler's own transaction (UserTxn), not by the middleware.
+resolve_in_route(
+    *(
+        f"{router.prefix}/recommendations/{name}"
+        for name in ("partner-enterprises", "programmes", "mentors", "practice-bases")
+    )
+)
+
+
 @router.post(
     "/recommendations/partner-enterprises",
     response_model=S.RecommendationResponse,
     dependencies=[Depends(access.subject_scope(S.PartnerEnterprisesRequest)), EngineLoaded],
 )
-def partner_enterprises(
-    body: S.PartnerEnterprisesRequest, request: Request, conn: Conn, user: RequiredUser
+async def partner_enterprises(
+    body: S.PartnerEnterprisesRequest, request: Request, txn: UserTxn
 ) -> Response:
     """Candidate partner enterprises for a school, programme or park, within the bureau's region.
 
     Guards applied before ranking: already partnered (incl. duplicate records of the
     enterprise), another enterprise of the same group partnered with the school, pending review,
     the programme's capacity, and the quotas (industries per school, schools per industry)."""
-    settings = request.app.state.settings
-    return _json(service.partner_enterprises(conn, engine_of(request), settings, body, user))
+    return await _answer(request, txn, service.partner_enterprises, body)
 
 
 @router.post(
@@ -164,12 +192,9 @@ def partner_enterprises(
     response_model=S.RecommendationResponse,
     dependencies=[Depends(access.subject_scope(S.ProgrammesRequest)), EngineLoaded],
 )
-def programmes(
-    body: S.ProgrammesRequest, request: Request, conn: Conn, user: RequiredUser
-) -> Response:
+async def programmes(body: S.ProgrammesRequest, request: Request, txn: UserTxn) -> Response:
     """Programmes (专业) that fit a stored need or a free-text description."""
-    settings = request.app.state.settings
-    return _json(service.programmes(conn, engine_of(request), settings, body, user))
+    return await _answer(request, txn, service.programmes, body)
 
 
 @router.post(
@@ -177,10 +202,9 @@ def programmes(
     response_model=S.RecommendationResponse,
     dependencies=[Depends(access.subject_scope(S.MentorsRequest)), EngineLoaded],
 )
-def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: RequiredUser) -> Response:
+async def mentors(body: S.MentorsRequest, request: Request, txn: UserTxn) -> Response:
     """Mentors (学术/科研导师, 产业教授) for a programme, a need or a student's interest."""
-    settings = request.app.state.settings
-    return _json(service.mentors(conn, engine_of(request), settings, body, user))
+    return await _answer(request, txn, service.mentors, body)
 
 
 @router.post(
@@ -188,12 +212,9 @@ def mentors(body: S.MentorsRequest, request: Request, conn: Conn, user: Required
     response_model=S.RecommendationResponse,
     dependencies=[Depends(access.subject_scope(S.PracticeBasesRequest)), EngineLoaded],
 )
-def practice_bases(
-    body: S.PracticeBasesRequest, request: Request, conn: Conn, user: RequiredUser
-) -> Response:
+async def practice_bases(body: S.PracticeBasesRequest, request: Request, txn: UserTxn) -> Response:
     """Practice bases (实践教学基地) for a programme, honouring slots and distance."""
-    settings = request.app.state.settings
-    return _json(service.practice_bases(conn, engine_of(request), settings, body, user))
+    return await _answer(request, txn, service.practice_bases, body)
 
 
 @router.get("/recommendations/runs/{run_id}")

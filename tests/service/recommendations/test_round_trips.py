@@ -1,6 +1,8 @@
-"""PostgreSQL round trips per recommendation request over real HTTP: the scope resolved once,
-a school read with its programmes in one query, the pending pairs kept per data version
-(migration 0040) until a submission or review changes them; a response sent is a run stored."""
+"""PostgreSQL round trips per recommendation request over real HTTP: the caller looked up on the
+request's own transaction (one pooled connection, no second one for authentication), no check
+query when the connection is handed out, the scope resolved once, a school read with its
+programmes in one query, the pending pairs kept per data version (migration 0040) until a
+submission or review changes them; a response sent is a run stored."""
 
 from __future__ import annotations
 
@@ -23,13 +25,24 @@ PENDING_SQL = "SELECT r.subject_type, r.subject_id, r.candidate_type, r.candidat
 
 
 class StatementCounter:
-    """Statements sent by the server's threads (the test's own thread is not counted)."""
+    """Statements sent by the server's threads (the test's own thread is not counted), and
+    every round trip: those plus BEGIN / COMMIT / ROLLBACK, which psycopg sends itself."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sql: list[str] = []
+        self.control: list[str] = []
         self.main = threading.get_ident()
         for cls in (psycopg.Cursor, psycopg.ServerCursor):
             self._wrap(monkeypatch, cls)
+        real_command = psycopg.Connection._exec_command
+        counter = self
+
+        def exec_command(conn: Any, command: Any, *args: Any, **kw: Any) -> Any:
+            if threading.get_ident() != counter.main:
+                counter.control.append(bytes(command).decode() if command else repr(command))
+            return real_command(conn, command, *args, **kw)
+
+        monkeypatch.setattr(psycopg.Connection, "_exec_command", exec_command)
 
     def _wrap(self, monkeypatch: pytest.MonkeyPatch, cls: Any) -> None:
         real = cls.execute
@@ -38,13 +51,15 @@ class StatementCounter:
         def execute(cur: Any, query: Any, *args: Any, **kw: Any) -> Any:
             if threading.get_ident() != counter.main:
                 text = query if isinstance(query, str) else f"{type(query).__name__}: {query!r}"
-                counter.sql.append(" ".join(text.split())[:90])
+                # an empty query is the pool's connection check
+                counter.sql.append(" ".join(text.split())[:90] or "<empty check query>")
             return real(cur, query, *args, **kw)
 
         monkeypatch.setattr(cls, "execute", execute)
 
     def during(self, fn: Any) -> list[str]:
         self.sql.clear()
+        self.control.clear()
         fn()
         return list(self.sql)
 
@@ -86,7 +101,12 @@ def test_a_warm_request_takes_few_round_trips_and_stores_its_run(
     assert sum("data_versions" in q for q in sql) == 1, sql
     assert not any(PENDING_SQL in q for q in sql), sql
     assert sum("INSERT INTO recommendation_runs" in q for q in sql) == 1, sql
-    assert len(sql) <= 7, sql
+    assert sum(q.startswith("SELECT u.id, u.username") for q in sql) == 1, sql  # the caller
+    assert "<empty check query>" not in sql, sql  # a healthy pooled connection is not asked
+    assert len(sql) <= 5, sql
+    # one transaction on one connection: BEGIN and COMMIT, no second connection's ROLLBACK
+    assert counter.control == ["BEGIN", "COMMIT"], counter.control
+    assert len(sql) + len(counter.control) <= 7, (sql, counter.control)
 
     # a submission changes the pending pairs: the next request reads them again, and honours them
     with psycopg.connect(clean_db, row_factory=dict_row) as c:
