@@ -4,6 +4,7 @@ schools per industry). Decisions are models.graph's; the facts come from the pin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -40,8 +41,31 @@ def pending(conn: psycopg.Connection, engine: Engine) -> set[tuple[G.Node, G.Nod
 _pending = pending  # the name service.plans imports
 
 
-def pair_guards(engine: Engine, entity: str, pending: set[tuple[G.Node, G.Node]]) -> list[Guard]:
+Capacity = Callable[[dict[str, Any]], int | None]
+
+
+def capacity_memo(engine: Engine, entity: str) -> Capacity:
+    """engine.capacity_left per candidate, kept for one request: the capacity guard, the
+    features and the slots guard ask about the same rows (each a walk of the graph)."""
+    seen: dict[int, int | None] = {}
+
+    def capacity(row: dict[str, Any]) -> int | None:
+        rid = int(row["id"])
+        if rid not in seen:
+            seen[rid] = engine.capacity_left(entity, row)
+        return seen[rid]
+
+    return capacity
+
+
+def pair_guards(
+    engine: Engine,
+    entity: str,
+    pending: set[tuple[G.Node, G.Node]],
+    capacity_of: Capacity | None = None,
+) -> list[Guard]:
     g = engine.graph
+    capacity_left = capacity_of or capacity_memo(engine, entity)
 
     def node(row: dict[str, Any]) -> G.Node:
         return (entity, int(row["id"]))
@@ -62,7 +86,7 @@ def pair_guards(engine: Engine, entity: str, pending: set[tuple[G.Node, G.Node]]
         return G.guard_pending(pending, g, g.node(*s.node), node(row))
 
     def capacity(s: Subject, row: dict[str, Any]) -> str | None:
-        return G.guard_capacity(engine.capacity_left(entity, row))
+        return G.guard_capacity(capacity_left(row))
 
     guards: list[Guard] = [already, pend]
     if entity == "enterprise":

@@ -16,7 +16,13 @@ from service.recommendations import access
 from service.recommendations import repository as repo
 from service.recommendations import schemas as S
 from service.recommendations.engine import Engine
-from service.recommendations.guards import _pending, pair_guards, quota_guard
+from service.recommendations.guards import (
+    Capacity,
+    _pending,
+    capacity_memo,
+    pair_guards,
+    quota_guard,
+)
 from service.recommendations.pipeline import CANDIDATE_POOL, Guard, Scored, Subject, Timer, rank
 from service.recommendations.render import _store_and_render
 from service.recommendations.subjects import _need_subject, _text_subject, load_subject
@@ -162,7 +168,8 @@ def programmes(
         mask = _and(mask, snap.where("level", req.levels))
     if req.school_kinds:
         mask = _and(mask, snap.where("school_kind", req.school_kinds))
-    guards = pair_guards(engine, "programme", _pending(conn, engine))
+    capacity = capacity_memo(engine, "programme")
+    guards = pair_guards(engine, "programme", _pending(conn, engine), capacity)
     if subject.node is not None:
         guards.append(
             quota_guard(
@@ -171,7 +178,18 @@ def programmes(
         )
     timer.lap("filters")
     return _rank_one(
-        conn, engine, "programme", "programmes", subject, mask, guards, req, actor, region, timer
+        conn,
+        engine,
+        "programme",
+        "programmes",
+        subject,
+        mask,
+        guards,
+        req,
+        actor,
+        region,
+        timer,
+        capacity,
     )
 
 
@@ -187,6 +205,7 @@ def _rank_one(
     actor: Actor,
     region: dict[str, Any] | None,
     timer: Timer,
+    capacity: Capacity,
 ) -> S.RecommendationResponse:
     """Rank one subject's candidates of `entity` (capacity from the graph), store, render."""
     items, excluded = rank(
@@ -197,7 +216,7 @@ def _rank_one(
         guards,
         k=req.k,
         timer=timer,
-        capacity_of=lambda r: engine.capacity_left(entity, r),
+        capacity_of=capacity,
     )
     return _store_and_render(
         conn,
@@ -233,10 +252,22 @@ def mentors(
     mask = _scope_mask(engine, "mentor", region)
     if req.kinds:
         mask = _and(mask, snap.where("kind", req.kinds))
-    guards = pair_guards(engine, "mentor", _pending(conn, engine))
+    capacity = capacity_memo(engine, "mentor")
+    guards = pair_guards(engine, "mentor", _pending(conn, engine), capacity)
     timer.lap("filters")
     return _rank_one(
-        conn, engine, "mentor", "mentors", subject, mask, guards, req, actor, region, timer
+        conn,
+        engine,
+        "mentor",
+        "mentors",
+        subject,
+        mask,
+        guards,
+        req,
+        actor,
+        region,
+        timer,
+        capacity,
     )
 
 
@@ -256,13 +287,10 @@ def practice_bases(
     mask = _scope_mask(engine, "practice_base", region)
     if req.max_distance_km is not None and subject.lat is not None:
         mask = _and(mask, snap.within_km(subject.lat, subject.lon or 0.0, req.max_distance_km))
-    guards = pair_guards(engine, "practice_base", _pending(conn, engine))
+    capacity = capacity_memo(engine, "practice_base")
+    guards = pair_guards(engine, "practice_base", _pending(conn, engine), capacity)
     min_slots = req.min_slots
-    guards.append(
-        lambda s, row: (
-            G.NO_CAPACITY if (engine.capacity_left("practice_base", row) or 0) < min_slots else None
-        )
-    )
+    guards.append(lambda s, row: G.NO_CAPACITY if (capacity(row) or 0) < min_slots else None)
     timer.lap("filters")
     return _rank_one(
         conn,
@@ -276,6 +304,7 @@ def practice_bases(
         actor,
         region,
         timer,
+        capacity,
     )
 
 
