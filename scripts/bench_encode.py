@@ -103,10 +103,15 @@ def bench_encode(
     workers: int | None = None,
     baseline_tree: Path | None = None,
     rounds: int = 1,
+    served_only: bool = False,
 ) -> dict[str, Any]:
-    """Profiles per second of two variants on the same texts, alternating (see module doc)."""
+    """Profiles per second of two variants on the same texts, alternating (see module doc);
+    ``served_only``: the current tree's served path alone (a large job's rate)."""
     variants: list[tuple[str, Path, dict[str, str]]]
-    if baseline_tree is not None:
+    paths = ("served",) if served_only else PATHS
+    if served_only:
+        variants = [("current", ROOT, {})]
+    elif baseline_tree is not None:
         variants = [("baseline", baseline_tree.resolve(), {}), ("current", ROOT, {})]
     else:
         variants = [("package_pass", ROOT, {"XIAOQI_USEM3_DEDUP": "0"}), ("current", ROOT, {})]
@@ -118,7 +123,7 @@ def bench_encode(
         for r in range(rounds):
             for name, tree, env in variants if r % 2 == 0 else variants[::-1]:
                 run: dict[str, Any] = {}
-                for path in PATHS:
+                for path in paths:
                     args = {
                         "texts": str(tmp / "texts.json"),
                         "encoder": encoder_name or "",
@@ -128,7 +133,7 @@ def bench_encode(
                     }
                     run[path] = _measure(tree, env, args, workers)
                 runs[name].append(run)
-        (a, _, _), (b, _, _) = variants
+        a, b = variants[0][0], variants[-1][0]
         result: dict[str, Any] = {
             "variants": {name: {"tree": str(tree), "env": env} for name, tree, env in variants},
             "encoder": runs[b][0]["served"]["encoder"],
@@ -146,7 +151,11 @@ def bench_encode(
         }
         for label, _ in LABELS:
             block: dict[str, Any] = {}
-            for path in PATHS:
+            if served_only:
+                block["served_per_s"] = statistics.median(
+                    x["served"][label]["per_s"] for x in runs[b]
+                )
+            for path in paths if a != b else ():
                 med = {
                     v: statistics.median(x[path][label]["per_s"] for x in runs[v]) for v in (a, b)
                 }
@@ -170,9 +179,12 @@ def main(
         Path | None, typer.Option(help="source tree to compare with (git archive, unpacked)")
     ] = None,
     rounds: Annotated[int, typer.Option(min=1, help="alternating rounds per variant")] = 1,
+    served_only: Annotated[
+        bool, typer.Option(help="only this tree's served path: the rate of a large job")
+    ] = False,
 ) -> None:
     """Cold-ingest encoding speed, two variants A/B on the same texts; prints JSON."""
-    figures = bench_encode(profiles, encoder, seed, workers, baseline_tree, rounds)
+    figures = bench_encode(profiles, encoder, seed, workers, baseline_tree, rounds, served_only)
     print(json.dumps(figures, ensure_ascii=False))
 
 
