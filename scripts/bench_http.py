@@ -3,6 +3,7 @@ baseline tree), waited for, driven by concurrent clients, and the A/B between tw
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -141,6 +142,12 @@ def _cold_service(env: dict[str, str], workers: int, token: str, gen: Any) -> di
         proc.wait(30)
 
 
+def load_average() -> list[float]:
+    """The machine's 1-, 5- and 15-minute load averages, printed beside every figure (a shared
+    machine: absolutes are read against them)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _a_b(
     this: str, baseline: str, token: str, gen: Any, requests: int, levels: list[int]
 ) -> dict[str, Any]:
@@ -167,5 +174,6 @@ def _a_b(
         block["p50_baseline_over_this"] = round(
             block["baseline"]["p50_ms"] / max(block["this"]["p50_ms"], 1e-9), 2
         )
+        block["load_average"] = load_average()
         out[f"concurrency_{level}"] = block
     return out

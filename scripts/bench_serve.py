@@ -32,7 +32,16 @@ from rich.table import Table
 
 from indexing.hybrid import EXACT_SUBSET
 from scripts.bench_checks import RequestGenerator, ResponseChecker, freshness_probe, stored_runs
-from scripts.bench_http import _a_b, _cold_service, _drive, _pct, _serve, _wait, free_port
+from scripts.bench_http import (
+    _a_b,
+    _cold_service,
+    _drive,
+    _pct,
+    _serve,
+    _wait,
+    free_port,
+    load_average,
+)
 
 __all__ = ["_load_engine", "_wait", "free_port", "register_bench", "run"]  # load*.py import them
 
@@ -249,6 +258,7 @@ def run(
                 "checks": checks,
                 "runs_stored": stored_runs(url) - runs_before,
                 "responses_ok": checks["responses"] - checks["errors"],
+                "load_average": load_average(),
             }
         if baseline_tree is not None:  # another source tree, same database and caches
             other_port = free_port()
