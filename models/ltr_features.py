@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from models.encoder import cjk_share
+from models.ltr_pool import CSC_MAX_NNZ, CorpusMemo, char_products, char_wb_grams, containment
 from models.text import normalize, tokenize
 
 FEATURES_VERSION = "ltr-features/v2"
@@ -32,7 +34,11 @@ HEAD_MAX = 48  # a name or title longer than this is not a name
 def split_head(text: str) -> tuple[str, str]:
     """(name/title, rest) of a profile text: the part before the first ``:``/``。`` when short
     enough (benchmark ``title: text``, the service's ``name。industries。description``)."""
-    text = normalize(text)
+    return _split_normal(normalize(text))
+
+
+def _split_normal(text: str) -> tuple[str, str]:
+    """:func:`split_head` of an already normalised text (the query side normalises once)."""
     m = _HEAD_SPLIT.search(text, 0, HEAD_MAX + 1)
     if m is None or m.start() == 0:
         return "", text
@@ -103,12 +109,24 @@ class DocSide:
     # one row slice and one product instead of three of each
     names: sp.csr_matrix = field(init=False)
     spaces: tuple[Space, Space] = field(init=False)  # whole texts, names
+    # the whole-text matrix by column (None above CSC_MAX_NNZ) and each n-gram's document count:
+    # a query's ~250 n-gram columns hold fewer non-zeros than its pool's ~200 rows (see
+    # _char_products, which picks the cheaper side per query)
+    full_csc: sp.csc_matrix | None = field(init=False)
+    full_df: np.ndarray = field(init=False)
+    core_list: list[str | None] = field(init=False)  # cores of 2+ characters (None: too short)
+    memo: CorpusMemo = field(init=False)  # per-document values of recent query texts
 
     def __post_init__(self) -> None:
         self.spaces = (Space.of(self.full_vec), Space.of(self.head_vec))
         self.names = sp.hstack(
             [self.head, self.head_chars.matrix, self.head_tokens.matrix], format="csr"
         ).astype(np.float32)
+        small = self.full.nnz <= CSC_MAX_NNZ
+        self.full_csc = self.full.tocsc() if small else None
+        self.full_df = np.bincount(self.full.indices, minlength=self.full.shape[1])
+        self.core_list = [c if len(c) > 1 else None for c in self.cores]
+        self.memo = CorpusMemo()
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> DocSide:
@@ -214,15 +232,14 @@ def per_query(base: np.ndarray) -> np.ndarray:
     n, m = base.shape
     if n == 0:
         return np.zeros((0, 3 * m), dtype=base.dtype)
+    out = np.empty((n, m, 3), dtype=np.result_type(base.dtype, np.float32))
     sd = base.std(0)
-    z = np.where(sd > 1e-9, (base - base.mean(0)) / np.maximum(sd, 1e-9), 0.0)
-    gap = base - base.max(0)
+    np.divide(base - base.mean(0), np.maximum(sd, 1e-9), out=out[:, :, 0])
+    out[:, sd <= 1e-9, 0] = 0.0  # a constant column
+    np.subtract(base, base.max(0), out=out[:, :, 1])
     order = np.argsort(-base, axis=0, kind="stable")
-    rank = np.empty_like(base)
-    np.put_along_axis(
-        rank, order, (np.arange(n, dtype=np.float32) / max(n - 1, 1))[:, None], axis=0
-    )
-    return np.stack([z, gap, rank], axis=2).reshape(n, 3 * m)
+    out[order, np.arange(m), 2] = (np.arange(n, dtype=np.float32) / max(n - 1, 1))[:, None]
+    return out.reshape(n, 3 * m)
 
 
 @dataclass
@@ -233,10 +250,25 @@ class Space:
     analyzer: Any
     vocab: dict[str, int]
     idf: np.ndarray
+    char_wb: int = 0  # the largest n of a plain lower-cased char_wb 1..n (≤ 3) analyzer, else 0
 
     @classmethod
     def of(cls, vec: TfidfVectorizer) -> Space:
-        return cls(vec.build_analyzer(), vec.vocabulary_, np.asarray(vec.idf_, dtype=np.float32))
+        plain = (
+            vec.analyzer == "char_wb"
+            and vec.lowercase
+            and vec.preprocessor is None
+            and vec.strip_accents is None
+            and vec.input == "content"
+            and vec.ngram_range[0] == 1
+            and vec.ngram_range[1] <= 3
+        )
+        return cls(
+            vec.build_analyzer(),
+            vec.vocabulary_,
+            np.asarray(vec.idf_, dtype=np.float32),
+            vec.ngram_range[1] if plain else 0,
+        )
 
 
 @dataclass
@@ -255,15 +287,20 @@ def _vector(space: Space, grams: Counter[str]) -> SparseVec:
     """The fitted vectorizer's L2-normalised row for counted n-grams (sklearn's ``transform``
     spends ~1 ms per call validating; this is the same arithmetic)."""
     vocab, idf = space.vocab, space.idf
-    counts = {vocab[g]: c for g, c in grams.items() if g in vocab}
-    cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+    ids = np.fromiter(map(vocab.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+    tf = np.fromiter(grams.values(), dtype=np.float32, count=len(grams))
+    known = ids >= 0  # n-grams outside the fitted vocabulary weigh nothing
+    cols, tf = ids[known], tf[known]
     vals = (1.0 + np.log(tf)) * idf[cols]
     return SparseVec(cols, vals / max(float(np.linalg.norm(vals)), 1e-12))
 
 
 def _grams(vec: Space, text: str) -> Counter[str]:
-    return Counter(vec.analyzer(text))
+    """The analyzer's n-grams of ``text``, counted (a plain ``char_wb`` analyzer's sliced by
+    :func:`models.ltr_pool.char_wb_grams`: the same list, a third of the query side's time)."""
+    if not vec.char_wb:
+        return Counter(vec.analyzer(text))
+    return Counter(char_wb_grams(text, vec.char_wb))
 
 
 @dataclass
@@ -278,31 +315,32 @@ class QuerySide:
     full_head: SparseVec  # whole query, name n-gram space
     lower: str = ""  # the normalised query, lower-cased (containment)
     core: str = ""  # the query's name without qualifier
+    # query-only values the features read, computed once per text (a stored subject asks again)
+    cjk: float | None = None  # cjk_share of the text
+    head_chars: frozenset[str] = frozenset()  # the query name's lower-cased characters
+    memo: dict[str, Any] = field(default_factory=dict)  # the stage's per-index query values
 
 
 def query_side(docs: DocSide, text: str) -> QuerySide:
-    head, _ = split_head(text)
     normal = normalize(text)
+    head, _ = _split_normal(normal)
     full, names = docs.spaces
     grams = _grams(full, normal)
-    # char_wb 1–2-grams are exactly the 1–3-gram analyzer's grams of length ≤ 2 (same padding)
-    short = Counter({g: c for g, c in grams.items() if len(g) <= 2})
+    # char_wb 1–2-grams are exactly the 1–3-gram analyzer's grams of length ≤ 2 (same padding,
+    # same lower-casing), and the name space's vocabulary has no 3-gram: it reads the whole-text
+    # grams as they are
+    head_grams = _grams(full, head) if head else Counter()
     return QuerySide(
         head,
         _vector(full, grams),
-        _vector(names, _grams(names, head or " ")),
-        _vector(full, _grams(full, head)) if head else None,
-        _vector(names, short),
+        _vector(names, head_grams),
+        _vector(full, head_grams) if head else None,
+        _vector(names, grams),
         normal.lower(),
         head_core(head) if head else "",
+        cjk_share(text),
+        frozenset(head.lower()),
     )
-
-
-def _containment(side: QuerySide, docs: DocSide, pool: np.ndarray) -> tuple[list[float], ...]:
-    cores, bodies, text, qcore = docs.cores, docs.bodies, side.lower, side.core
-    core_in = [float(len(cores[j]) > 1 and cores[j] in text) for j in pool.tolist()]
-    q_in = [float(len(qcore) > 1 and qcore in bodies[j]) for j in pool.tolist()]
-    return core_in, q_in
 
 
 def _name_weights(docs: DocSide, q: QueryInput, side: QuerySide) -> np.ndarray:
@@ -314,7 +352,7 @@ def _name_weights(docs: DocSide, q: QueryInput, side: QuerySide) -> np.ndarray:
     out = np.zeros((docs.names.shape[1], 6), dtype=np.float32)
     side.head_vec.into(out, 0)
     side.full_head.into(out, 1)
-    qchars = set(side.head.lower())
+    qchars = side.head_chars or set(side.head.lower())
     out[n_head:at, 2] = docs.head_chars.weights(dict.fromkeys(qchars, 1.0))
     weight = dict(zip(q.term_names, q.term_idf.tolist(), strict=True))
     heads = q.head_terms.tolist()
@@ -332,10 +370,7 @@ def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.
     known = q.pool < docs.full.shape[0]  # rows added after the document side was fitted: absent
     pool = np.where(known, q.pool, 0)
     n = len(pool)
-    qfull = np.zeros((docs.full.shape[1], 2), dtype=np.float32)
-    side.full.into(qfull, 0)
-    (side.head_full or side.full).into(qfull, 1)
-    char_full, char_qhead_full = (docs.full[pool] @ qfull).T
+    char_full, char_qhead_full = char_products(docs, side, pool).T
     name = docs.names[pool] @ _name_weights(docs, q, side)
     present = q.term_hits > 0
     total = float(q.term_idf.sum())
@@ -344,7 +379,7 @@ def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.
     coverage_qhead = hw @ present / hw.sum() if hw.sum() > 0 else coverage
     contains = np.zeros(n, dtype=np.float32)
     contained = np.zeros(n, dtype=np.float32)
-    n_qchars = len(set(side.head.lower()))
+    n_qchars = len(side.head_chars or set(side.head.lower()))
     if n_qchars:
         sizes = docs.head_chars.sizes[pool]
         contains = np.where(sizes > 0, name[:, 2] / n_qchars, 0.0)
@@ -353,7 +388,7 @@ def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.
     qn = float(np.sqrt((q.term_idf**2).sum())) or 1.0
     qhw = sum(w for w, h in zip(q.term_idf.tolist(), q.head_terms.tolist(), strict=True) if h)
     total_w, matched = name[:, 3], name[:, 4]
-    core_in, q_in = _containment(side, docs, pool)
+    core_in, q_in = containment(side, docs, pool)
     cols = {
         "dense": q.dense,
         "bm25": q.bm25,
@@ -374,17 +409,21 @@ def features(q: QueryInput, docs: DocSide, side: QuerySide | None = None) -> np.
         "core_in_query": core_in,
         "qcore_in_doc": q_in,
     }
-    base = np.empty((n, len(BASE) + 2 * len(q.channels)), dtype=np.float32)
+    m = len(BASE) + 2 * len(q.channels)
+    base = np.empty((n, m), dtype=np.float32)
     for i, name in enumerate(BASE):
         base[:, i] = cols[name]
-        if name in _DOC_SIDE and not known.all():
-            base[~known, i] = 0.0
+    if not known.all():
+        base[np.ix_(~known, [i for i, name in enumerate(BASE) if name in _DOC_SIDE])] = 0.0
     for c, (raw, adapted) in enumerate(zip(q.channels, q.adapted, strict=True)):
         base[:, len(BASE) + c] = raw
         base[:, len(BASE) + len(q.channels) + c] = adapted
-    ctx = np.empty((n, len(CONTEXT)), dtype=np.float32)
+    x = np.empty((n, 4 * m + len(CONTEXT)), dtype=np.float32)  # [base | per query | context]
+    x[:, :m] = base
+    x[:, m : 4 * m] = per_query(base)
+    ctx = x[:, 4 * m :]
     ctx[:, 0] = np.where(known, docs.log_len[pool], 0.0)
     ctx[:, 1] = np.log1p(len(q.text))
-    ctx[:, 2] = cjk_share(q.text)
+    ctx[:, 2] = cjk_share(q.text) if side.cjk is None else side.cjk
     ctx[:, 3] = np.log1p(n)
-    return np.hstack([base, per_query(base), ctx]).astype(np.float32, copy=False)
+    return x

@@ -45,3 +45,14 @@ def test_term_hits_match_a_per_term_reading(monkeypatch) -> None:  # type: ignor
     )
     empty = np.zeros(0, dtype=np.int64)
     assert rerank._term_hits(indices, data, empty, empty, pool).shape == (0, len(pool))
+
+
+def test_term_hits_of_a_pool_naming_a_document_twice() -> None:
+    rng = np.random.default_rng(1)
+    indptr, indices, data = _postings(rng, terms=12, docs=80)
+    ids = np.arange(12, dtype=np.int64)
+    pool = np.array([4, 9, 4, 70, 9], dtype=np.int64)
+    want = _reference(indptr, indices, data, ids, pool)
+    assert np.array_equal(
+        rerank._term_hits(indices, data, indptr[ids], indptr[ids + 1], pool), want
+    )
