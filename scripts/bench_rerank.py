@@ -49,7 +49,7 @@ def _forget(stage: Any) -> None:
 def _parts(p: Any, stage: Any, n: int) -> dict[str, float]:
     """Where the stage's time goes for free text, per query (medians of thread CPU time): the
     query side (n-gram vectors of the text), the pool's inputs (postings, channel cosines),
-    the feature matrix and the model."""
+    the feature matrix (with the word-level columns of a v3 model) and the model."""
     from models import ltr
 
     captured: list[np.ndarray] = []
@@ -68,6 +68,12 @@ def _parts(p: Any, stage: Any, n: int) -> dict[str, float]:
             q = stage.query_input(p.index, text, qvec, tokens, pool, zero, zero)
             t2 = time.thread_time()
             x = ltr.features(q, stage.docs, side)
+            words = getattr(
+                stage, "words", None
+            )  # v3 word-level columns, when the model reads them
+            if getattr(stage, "_with_words", False) and words is not None:
+                head = sorted(stage.query_side(text)[1])
+                x = np.hstack([x, words.features(pool, tokens, head)])
             t3 = time.thread_time()
             stage.model.score(x)
             t4 = time.thread_time()
