@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from indexing.rerank import RerankStage, build_stage
 from models import ltr
+from models import ltr_features_extra as lfx
 from service.auth import repository as users
 from service.config import Settings
 from service.errors import DomainError
@@ -264,6 +265,14 @@ def _gain_low(test: Sequence[Group], before: list[np.ndarray], after: list[np.nd
     return float(np.percentile(gains, 5))
 
 
+def _features_version(names: list[str]) -> str:
+    """v3 when the stage computed the word-level columns (models/ltr_features_extra.py)."""
+    channels = sum(1 for n in names if n.startswith("dense_ch") and n[8:].isdigit())
+    return (
+        lfx.FEATURES_VERSION if names == lfx.stage_feature_names(channels) else ltr.FEATURES_VERSION
+    )
+
+
 def save_tuned(data: Replayed, result: StageTuning, engine: Engine, ranker_dir: Path) -> Path:
     """Refit on every group (held-out ones too, now that they showed it helps) and save."""
     groups = [g for g in data.groups if 0 < g.y.sum() < len(g.y)]
@@ -271,7 +280,7 @@ def save_tuned(data: Replayed, result: StageTuning, engine: Engine, ranker_dir: 
     base = data.base.manifest if data.base is not None else {}
     manifest = {
         "version": "stage-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-        "features_version": ltr.FEATURES_VERSION,
+        "features_version": _features_version(data.names),
         "encoder": getattr(engine.encoder, "id", None),
         "fine_tuned_from": base.get("version"),
         "params": {**base.get("params", {}), **TUNE_PARAMS},
