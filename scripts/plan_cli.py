@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scripts.recommend_cli import load_engine
+
 console = Console()
 
 
@@ -27,13 +29,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     ) -> None:
         """Solve the region's pairing plan exactly and print coverage, shortfalls and pairs."""
         from service.auth.policy import SYSTEM
-        from service.config import get_settings
         from service.db import connect
         from service.plans import service
         from service.plans.schemas import PlanRequest, PlanSettings, Range
-        from service.recommendations.engine import Engine
 
-        settings = get_settings()
         req = PlanRequest(
             region=region,
             settings=PlanSettings(
@@ -44,12 +43,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             ),
         )
         with connect() as conn:
-            engine = Engine.load(
-                conn,
-                encoder_name=settings.encoder,
-                index_dir=settings.indexes,
-                ranker_dir=settings.var_dir / "ranker",
-            )
+            engine = load_engine(conn)
             out = service.run(conn, engine, req, SYSTEM, store=store)
             conn.commit()
         if as_json:
@@ -124,17 +118,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 def _cohort_call(what: str, cohort_id: int, as_json: bool) -> None:
     from service.auth.policy import SYSTEM
     from service.cohorts import service
-    from service.config import get_settings
     from service.db import connect
-    from service.recommendations.engine import Engine
 
-    settings = get_settings()
     with connect() as conn:
         if what == "view":
             out = service.view(conn, cohort_id, SYSTEM)
         else:
-            engine = Engine.load(conn, encoder_name=settings.encoder, index_dir=settings.indexes,
-                                 ranker_dir=settings.var_dir / "ranker")  # fmt: skip
+            engine = load_engine(conn)
             fn = service.shortlist if what == "shortlist" else service.assign
             out = fn(conn, engine, cohort_id, SYSTEM)
         conn.commit()

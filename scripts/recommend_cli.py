@@ -13,21 +13,27 @@ from rich.table import Table
 console = Console()
 
 
-def build_all_indexes() -> dict[str, dict[str, object]]:
-    """Build (or refresh from cache) every candidate index from PostgreSQL, with progress."""
+def load_engine(conn: Any, *, progress: bool = False) -> Any:
+    """The engine as the configured service would load it (encoder, index and ranker folders)."""
     from service.config import get_settings
-    from service.db import connect
     from service.recommendations.engine import Engine
 
     settings = get_settings()
+    return Engine.load(
+        conn,
+        encoder_name=settings.encoder,
+        index_dir=settings.indexes,
+        ranker_dir=settings.var_dir / "ranker",
+        progress=progress,
+    )
+
+
+def build_all_indexes() -> dict[str, dict[str, object]]:
+    """Build (or refresh from cache) every candidate index from PostgreSQL, with progress."""
+    from service.db import connect
+
     with connect() as conn:
-        engine = Engine.load(
-            conn,
-            encoder_name=settings.encoder,
-            index_dir=settings.indexes,
-            ranker_dir=settings.var_dir / "ranker",
-            progress=True,
-        )
+        engine = load_engine(conn, progress=True)
     summary = {e: c.index.manifest_summary() for e, c in engine.candidates.items()}
     table = Table("entity", "count", "encoder", "dense index", "data version")
     for e, m in summary.items():
@@ -94,17 +100,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from service.config import get_settings
         from service.db import connect
         from service.recommendations import stage_training as st
-        from service.recommendations.engine import Engine
 
         settings = get_settings()
         with connect() as conn:
-            engine = Engine.load(
-                conn,
-                encoder_name=settings.encoder,
-                index_dir=settings.indexes,
-                ranker_dir=settings.var_dir / "ranker",
-                progress=True,
-            )
+            engine = load_engine(conn, progress=True)
             data = st.replay(conn, engine, settings)
         try:
             tuned = st.fine_tune(data, holdout)
@@ -176,15 +175,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from service.recommendations import schemas as S
         from service.recommendations import service as svc
         from service.recommendations import training_repository as training_repo
-        from service.recommendations.engine import Engine
 
         settings = get_settings()
-        engine = Engine.load(
-            conn,
-            encoder_name=settings.encoder,
-            index_dir=settings.indexes,
-            ranker_dir=settings.var_dir / "ranker",
-        )
+        engine = load_engine(conn)
         ids = training_repo.school_ids(conn)
         for school_id in track(rng.sample(ids, min(count, len(ids))), description="recommending"):
             req = S.PartnerEnterprisesRequest(
