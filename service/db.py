@@ -38,8 +38,10 @@ def check_connection(conn: psycopg.Connection) -> None:
     then is the connection asked (psycopg_pool's check, an empty query) and, dead, replaced."""
     if conn.closed:
         raise psycopg.OperationalError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
+    # poll, not select: select refuses descriptors >= 1024 (a long-lived process has them)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
         ConnectionPool.check_connection(conn)
 
 

@@ -120,3 +120,32 @@ def test_a_warm_request_takes_few_round_trips_and_stores_its_run(
     ids = [it["candidate"]["id"] for it in r.json()["results"][0]["items"]]
     assert item["candidate_id"] not in ids  # pending review: not recommended again
     assert not any(PENDING_SQL in q for q in counter.during(ask))  # cached again
+
+
+def test_the_pool_check_handles_high_descriptors_and_finds_a_killed_connection(
+    clean_db: str,
+) -> None:
+    """check_connection asks nothing of a healthy connection, works for descriptors past
+    select()'s 1024 (a long-lived worker has them: with select every check failed and the pool
+    never handed out a connection), and raises for a connection its server terminated."""
+    import os
+    import time
+
+    from service.db import check_connection
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with (
+            psycopg.connect(clean_db, autocommit=True) as conn,
+            psycopg.connect(clean_db, autocommit=True) as other,
+        ):
+            assert conn.fileno() >= 1024
+            check_connection(conn)  # healthy: no error
+            pid = conn.info.backend_pid
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            time.sleep(0.5)
+            with pytest.raises(psycopg.OperationalError):
+                check_connection(conn)
+    finally:
+        for fd in held:
+            os.close(fd)
