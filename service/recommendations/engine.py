@@ -304,7 +304,9 @@ class Engine:
         if self.pool is None:
             freshness.compact(self, entity, conn)
             return
-        thread = threading.Thread(target=freshness.compact, args=(self, entity), daemon=True)
+        thread = threading.Thread(
+            target=freshness.compact, args=(self, entity), name="xiaoqi-compact", daemon=True
+        )
         self._compacting[entity] = thread
         thread.start()
 
