@@ -87,6 +87,10 @@ def _serve(
 ) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    # as `xiaoqi serve`: uvicorn's own 5 s health check kills workers busy loading a 100k world
+    from scripts.load import default_worker_healthcheck_s
+
+    cmd += ["--timeout-worker-healthcheck", str(default_worker_healthcheck_s())]
     return subprocess.Popen([*cmd, "--workers", str(workers)], env=env, cwd=cwd)
 
 
