@@ -25,6 +25,13 @@ from service.recommendations.engine import Engine
 CANDIDATE_POOL = 100  # candidates fetched per subject before guards and ranking
 
 
+def pool_size(k: int) -> int:
+    """Candidates fetched from the index for an answer of ``k``: fused scores are normalised
+    within the pool, so every search that returns ``k`` (recommendations, /v1/search) fetches
+    the same pool for the same ``k``."""
+    return max(CANDIDATE_POOL, 4 * k)
+
+
 @dataclass
 class Subject:
     """Who asks: a party (node) or free text, with what the features need to know about it."""
@@ -95,9 +102,7 @@ def rank(
     timer.lap("encode")
     # qtext: the learned stage (indexing/rerank.py) reads the query's own text (its n-grams);
     # without it, it would rebuild the text from jieba tokens.
-    hits = index.search(
-        qvec, qtokens, mask=mask, k=max(CANDIDATE_POOL, 4 * k), qtext=subject.query_text
-    )
+    hits = index.search(qvec, qtokens, mask=mask, k=pool_size(k), qtext=subject.query_text)
     timer.lap("retrieve")
 
     excluded: Counter[str] = Counter()

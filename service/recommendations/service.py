@@ -23,7 +23,7 @@ from service.recommendations.guards import (
     pair_guards,
     quota_guard,
 )
-from service.recommendations.pipeline import CANDIDATE_POOL, Guard, Scored, Subject, Timer, rank
+from service.recommendations.pipeline import Guard, Scored, Subject, Timer, pool_size, rank
 from service.recommendations.render import _store_and_render
 from service.recommendations.subjects import _need_subject, _text_subject, load_subject
 
@@ -326,10 +326,8 @@ def search(
     hits: list[S.SearchHit] = []
     for entity in types:
         cands = engine.candidates[entity]
-        # the pool recommendations use: fused scores are normalised within the pool, so a pool
-        # of only k would rank an exact-name match differently at every k
-        found = cands.index.search(qvec, qtokens, mask=None, k=max(CANDIDATE_POOL, 4 * k), qtext=q)
-        for h in found[:k]:
+        found = cands.index.search(qvec, qtokens, mask=None, k=pool_size(k), qtext=q)
+        for h in found[:k]:  # the recommendations' pool, then its top k
             row = cands.snapshot.rows[h.position]
             hits.append(
                 S.SearchHit(
