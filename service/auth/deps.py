@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import ExitStack
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeGuard, TypeVar
 
 import psycopg
 from fastapi import Depends, Request
@@ -42,14 +42,19 @@ def credentials(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple
     return None
 
 
+MAX_SECRET = 512  # longer tokens / session ids cannot be ours
+
+
+def _plausible(creds: tuple[str, str] | None) -> TypeGuard[tuple[str, str]]:
+    return creds is not None and len(creds[1]) <= MAX_SECRET
+
+
 def lookup(conn: psycopg.Connection, creds: tuple[str, str] | None) -> User | None:
     """Look the credentials up on `conn` (one indexed query); None for anonymous or unknown
     ones. Every request asks the database: a revoked token or ended session stops at once."""
-    if creds is None:
+    if not _plausible(creds):
         return None
     kind, secret = creds
-    if len(secret) > 512:
-        return None
     if kind == "bearer":
         return auth.user_for_token(conn, secret)
     return auth.user_for_session(conn, secret)
@@ -57,7 +62,7 @@ def lookup(conn: psycopg.Connection, creds: tuple[str, str] | None) -> User | No
 
 def resolve(pool: Any, creds: tuple[str, str] | None) -> User | None:
     """`lookup` on a connection of its own (the middleware's, outside the request's)."""
-    if creds is None or len(creds[1]) > 512:
+    if not _plausible(creds):  # no connection taken for what cannot match
         return None
     with pool.connection() as conn:
         return lookup(conn, creds)
