@@ -96,23 +96,27 @@ def serve(
     ),
 ) -> None:
     """Serve the API and web UI."""
-    import uvicorn
-
     from service.config import get_settings
 
     # glibc gives threads their own malloc arenas (up to 8 per core) and keeps what they free:
     # under the soak's mix (100k enterprises, 2 workers) resident memory grew 11.6 % in 7 minutes
-    # with the default, and far less with 2 (docs/notes/issue-14-load.md). uvicorn's workers are
-    # new processes and read it at start; a value already set is kept.
+    # with the default, and far less with 2 (docs/notes/issue-14-load.md). A value already set is
+    # kept; the forked workers get it through mallopt (service/workers.py).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    uvicorn.run(
-        "service.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        timeout_worker_healthcheck=worker_healthcheck_s or get_settings().worker_healthcheck_s,
-    )
+    healthcheck_s = worker_healthcheck_s or get_settings().worker_healthcheck_s
+    if workers == 1:
+        import uvicorn
+
+        from service.workers import limit_malloc_arenas
+
+        limit_malloc_arenas(int(os.environ["MALLOC_ARENA_MAX"]))
+        uvicorn.run("service.main:create_app", factory=True, host=host, port=port)
+        return
+    from service.main import create_app
+    from service.workers import serve as serve_forked
+
+    # forked from a parent that has imported the app and jieba: a second worker shares them
+    raise typer.Exit(serve_forked(create_app, host, port, workers, healthcheck_s))
 
 
 @app.command("demo")
