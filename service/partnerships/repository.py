@@ -63,13 +63,16 @@ def edges_touching(
     ns = sorted(set(nodes))
     if not ns:
         return []
+    # two index lookups (one per end) instead of an OR of two IN lists, which PostgreSQL can
+    # only answer by a scan of every partnership: O(n^2) over an import of n pairs
     rows = _all(
         conn,
         """WITH q AS (SELECT * FROM unnest(%s::text[], %s::int[]) AS q(t, i))
-           SELECT a_type, a_id, b_type, b_id FROM partnerships
-           WHERE status = 'active'
-             AND ((a_type, a_id) IN (SELECT t, i FROM q)
-                  OR (b_type, b_id) IN (SELECT t, i FROM q))""",
+           SELECT p.a_type, p.a_id, p.b_type, p.b_id FROM partnerships p
+           JOIN q ON (p.a_type, p.a_id) = (q.t, q.i) WHERE p.status = 'active'
+           UNION
+           SELECT p.a_type, p.a_id, p.b_type, p.b_id FROM partnerships p
+           JOIN q ON (p.b_type, p.b_id) = (q.t, q.i) WHERE p.status = 'active'""",
         ([t for t, _ in ns], [i for _, i in ns]),
     )
     return [(r["a_type"], r["a_id"], r["b_type"], r["b_id"]) for r in rows]
