@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,25 +95,71 @@ def ready_vectors(
     zeros in a writable in-memory array (the caller serves what is ready and completes it later
     with :func:`cached_vectors`). Otherwise the positions are empty and the vectors complete.
 
-    Encoding and rewriting hold an exclusive lock on the folder, so service workers loading
-    the same index at once encode it once: the second finds the first one's vectors cached."""
+    Two locks per folder, so that service workers loading or filling the same index encode it
+    once and a long encoding blocks no loader: reads and writes take the folder lock (briefly);
+    encoding takes the folder's *encoding* lock and holds it until the vectors are written.
+    A second worker that needs the same vectors waits on the encoding lock, then finds the
+    first one's vectors written and maps them; a worker that would defer them never waits for
+    it. Both are fcntl locks, released when their holder exits: a worker that dies while
+    encoding leaves the job to the next one, who encodes what is still missing."""
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"encoder": encoder.id, "dim": encoder.dim, "side": "query" if queries else "document"}
-    with folder_lock(directory):
-        cached = _read(directory, meta)
-        if cached is not None:
-            c_ids, c_hashes, c_vectors = cached
-            if np.array_equal(c_ids, ids) and np.array_equal(c_hashes, hashes):
-                return c_vectors, 0, np.zeros(0, np.int64)  # the common restart
-        vectors, todo = _reuse(encoder.dim, ids, hashes, cached, known)
-        missing = np.flatnonzero(todo)
-        if defer_from is not None and len(missing) >= defer_from:
+    vectors, missing, complete = _lookup(directory, meta, ids, hashes, known)
+    if complete:
+        return vectors, 0, missing  # the common restart
+    if defer_from is not None and len(missing) >= defer_from:
+        return vectors, 0, missing
+    if not len(missing):  # complete from the cache and ``known``: only the folder to rewrite
+        with folder_lock(directory):
+            return _write(directory, meta, ids, hashes, vectors), 0, missing
+    with encoding_lock(directory):
+        # whoever held the encoding lock before may have written (some of) these vectors
+        vectors, missing, complete = _lookup(directory, meta, ids, hashes, known)
+        if complete:
             return vectors, 0, missing
         if len(missing):
             vectors[missing] = _encode(
                 encoder, [texts[i] for i in missing.tolist()], queries, label, progress
             )
-        return _write(directory, meta, ids, hashes, vectors), int(len(missing)), missing[:0]
+        with folder_lock(directory):
+            written = _write(directory, meta, ids, hashes, vectors)
+        return written, int(len(missing)), missing[:0]
+
+
+def _lookup(
+    directory: Path,
+    meta: dict[str, Any],
+    ids: np.ndarray,
+    hashes: np.ndarray,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(vectors, positions still to encode, whether the folder holds exactly these rows), read
+    under the folder lock."""
+    with folder_lock(directory):
+        cached = _read(directory, meta)
+        if cached is not None:
+            c_ids, c_hashes, c_vectors = cached
+            if np.array_equal(c_ids, ids) and np.array_equal(c_hashes, hashes):
+                return c_vectors, np.zeros(0, np.int64), True
+        vectors, todo = _reuse(int(meta["dim"]), ids, hashes, cached, known)
+    return vectors, np.flatnonzero(todo), False
+
+
+@contextmanager
+def encoding_lock(directory: Path) -> Iterator[None]:
+    """The folder's encoding lock (``.encoding.lock``, fcntl, across processes; a no-op where
+    there is none): held by the one process encoding the folder's missing vectors."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with (directory / ".encoding.lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_cached(
