@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     # reloads its engine for minutes: the soak at 100k, docs/notes/issue-14-load.md).
     worker_healthcheck_s: int = Field(default=30, ge=1)
     # A cold start serves keyword + ready-vector results while the background encodes any part
-    # with at least this many texts to encode (0: encode everything before serving).
-    defer_encoding_from: int = Field(default=5_000, ge=0)
+    # with at least this many texts to encode (0: encode everything before serving). Low, so
+    # that the time to serving waits on no encoding job of more than a few seconds (issue 11).
+    defer_encoding_from: int = Field(default=500, ge=0)
 
     @property
     def pgdata(self) -> Path:
