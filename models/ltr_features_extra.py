@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.ltr_features import NORMS, feature_names, per_query, split_head
+from models.ltr_pool import CSC_MAX_NNZ, column_products
 from models.text import tokenize
 
 FEATURES_VERSION = "ltr-features/v3"
@@ -86,6 +87,9 @@ class WordSide:
     bm25_body: sp.csr_matrix
     # documents × [full | head | bm25 head | bm25 body] side by side: one row slice per pool
     stacked: sp.csr_matrix
+    # the same by column (None above CSC_MAX_NNZ): a query's few words hold fewer entries over
+    # the whole catalogue than its pool's rows (see models.ltr_pool.column_products)
+    stacked_csc: sp.csc_matrix | None = None
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> WordSide:
@@ -110,12 +114,16 @@ class WordSide:
         full, head = tfidf(full_tf), tfidf(head_tf)
         bh, bb = _bm25(head_tf), _bm25(_counts(bodies, vocab))
         stacked = sp.hstack([full, head, bh, bb], format="csr").astype(np.float32)
-        return cls(vocab, idf, full, head, bh, bb, stacked)
+        csc = stacked.tocsc() if stacked.nnz <= CSC_MAX_NNZ else None
+        return cls(vocab, idf, full, head, bh, bb, stacked, csc)
 
-    def _query_columns(self, tokens: Sequence[str], head_tokens: Sequence[str]) -> sp.csr_matrix:
-        """Sparse columns multiplied with the pool's stacked rows: the query's (and its name's)
-        TF-IDF against whole texts and names, its distinct (name) words against the BM25 fields
-        (sparse: a dense column block would cost four vocabularies per query)."""
+    def _query_columns(
+        self, tokens: Sequence[str], head_tokens: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The query's weights against the pool's stacked rows, as the sorted stacked columns
+        they touch and a (columns, len(WORD_BASE)) block: the query's (and its name's) TF-IDF
+        against whole texts and names, its distinct (name) words against the BM25 fields
+        (a dense column block would cost four vocabularies per query)."""
         v = len(self.vocab)
         rows: list[np.ndarray] = []
         cols: list[int] = []
@@ -140,11 +148,13 @@ class WordSide:
         for col, offset, toks in ((4, 2 * v, tokens), (5, 3 * v, tokens), (6, 2 * v, named)):
             words = np.array(sorted({self.vocab[t] for t in toks if t in self.vocab}), np.int64)
             put(offset + words, col, np.ones(len(words), np.float32))
-        shape = (self.stacked.shape[1], len(WORD_BASE))
         if not rows:
-            return sp.csr_matrix(shape, dtype=np.float32)
-        data = (np.concatenate(vals), (np.concatenate(rows), np.array(cols, np.int64)))
-        return sp.csr_matrix(data, shape=shape, dtype=np.float32)
+            return np.zeros(0, np.int64), np.zeros((0, len(WORD_BASE)), np.float32)
+        at = np.concatenate(rows)
+        touched, which = np.unique(at, return_inverse=True)
+        block = np.zeros((len(touched), len(WORD_BASE)), dtype=np.float32)
+        block[which, np.array(cols, np.int64)] = np.concatenate(vals)  # one entry per cell
+        return touched, block
 
     def features(
         self, pool: np.ndarray, tokens: Sequence[str], head_tokens: Sequence[str]
@@ -152,7 +162,9 @@ class WordSide:
         """(pool, len(word_names())) in :func:`word_names` order; rows added after the fit
         (positions past the fitted texts) read 0."""
         known = pool < self.stacked.shape[0]
-        rows = self.stacked[np.where(known, pool, 0)]
-        base = (rows @ self._query_columns(tokens, head_tokens)).toarray().astype(np.float32)
+        cols, block = self._query_columns(tokens, head_tokens)
+        base, _ = column_products(
+            self.stacked, self.stacked_csc, cols, block, np.where(known, pool, 0)
+        )
         base[~known] = 0.0
         return np.hstack([base, per_query(base)]).astype(np.float32, copy=False)

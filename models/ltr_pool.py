@@ -6,9 +6,10 @@ sliced without scikit-learn's per-gram loop. Pure (no index, no I/O)."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from models.ltr_features import DocSide, QuerySide, SparseVec
@@ -55,6 +56,34 @@ def char_wb_grams(text: str, max_n: int) -> list[str]:
         if max_n >= 3:
             extend([w[i : i + 3] for i in range(len(w) - 2)])
     return grams
+
+
+def column_products(
+    csr: Any, csc: Any, cols: np.ndarray, weights: np.ndarray, pool: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``csr[pool] @ W`` where ``W`` (matrix columns × k) is zero outside the sorted rows
+    ``cols`` and holds ``weights`` (len(cols), k) there. By column (``csc[:, cols]`` over every
+    row, then the pool's) when ``csc`` is kept and those columns hold fewer entries than the
+    pool's rows (a query's few words: 3× cheaper than the pool's rows times a sparse ``W``),
+    else by row. Returns the pool's (len(pool), k) float32 values and, by column,
+    every row's (else None)."""
+    k = weights.shape[1]
+    if not len(cols) or not len(pool):
+        return np.zeros((len(pool), k), dtype=np.float32), None
+    if csc is not None:
+        cptr = csc.indptr
+        by_column = int((cptr[cols + 1] - cptr[cols]).sum()) <= int(
+            (csr.indptr[pool + 1] - csr.indptr[pool]).sum()
+        )
+        if by_column:
+            every = np.asarray(csc[:, cols] @ weights, dtype=np.float32)
+            return every[pool], every
+    w = sp.csr_matrix(
+        (weights.ravel(), (np.repeat(cols, k), np.tile(np.arange(k), len(cols)))),
+        shape=(csr.shape[1], k),
+        dtype=np.float32,
+    )
+    return np.asarray((csr[pool] @ w).toarray(), dtype=np.float32), None
 
 
 def union(a: SparseVec, b: SparseVec) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ The shipped model's trees split on these values, so they must not move."""
 
 import csv
 import functools
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from indexing.hybrid import open_hybrid_index
 from models import ltr, ltr_pool
 from models import ltr_features as lf
 from models.encoder import cjk_share, load_encoder
+from models.ltr_features_extra import WORD_BASE
 from models.text import normalize, tokenize
 
 CATALOGS = Path(__file__).resolve().parents[2] / "data" / "catalogs"
@@ -179,13 +181,46 @@ def _doc_head(text: str) -> tuple[set[str], set[str], str]:
     return set(head.lower()), set(tokenize(head)), lf.head_core(head)
 
 
+def _word_reference(words, text: str, tokens, pool):  # type: ignore[no-untyped-def]
+    """The v3 word columns candidate by candidate: row dots with the query's TF-IDF vectors
+    and sums of the per-field BM25 weights of its distinct words."""
+    head_tokens = sorted(set(tokenize(lf.split_head(text)[0]))) if lf.split_head(text)[0] else []
+
+    def tfidf(toks):  # type: ignore[no-untyped-def]
+        q = np.zeros(len(words.vocab))
+        for t, c in Counter(t for t in toks if t in words.vocab).items():
+            q[words.vocab[t]] = (1.0 + np.log(c)) * words.idf[words.vocab[t]]
+        return q / max(np.linalg.norm(q), 1e-12)
+
+    def distinct(toks):  # type: ignore[no-untyped-def]
+        q = np.zeros(len(words.vocab))
+        q[[words.vocab[t] for t in set(toks) if t in words.vocab]] = 1.0
+        return q
+
+    qv, hv = tfidf(tokens), tfidf(head_tokens)
+    qw, hw = distinct(tokens), distinct(head_tokens or tokens)
+    out = []
+    for d in pool.tolist():
+        full, head = words.full[d], words.head[d]
+        bh, bb = words.bm25_head[d], words.bm25_body[d]
+        out.append(
+            [_dot(full, qv), _dot(head, hv), _dot(head, qv), _dot(full, hv)]
+            + [_dot(bh, qw), _dot(bb, qw), _dot(bh, hw)]
+        )
+    return np.array(out)
+
+
 def _check(served, pools) -> int:  # type: ignore[no-untyped-def]
     index, stage, docs, _, _ = served
     names = ltr.feature_names(len(CHANNELS))
     col = {n: i for i, n in enumerate(names)}
     compared = 0
     for text, qvec, tokens, pool, x in pools:
-        x = x[:, : len(names)]  # v2 columns (a features-only stage appends the v3 ones)
+        words = x[:, len(names) : len(names) + len(WORD_BASE)]  # v3 word columns
+        ref_words = _word_reference(stage.words, text, tokens, pool)
+        np.testing.assert_allclose(words, ref_words, rtol=2e-5, atol=2e-6)
+        compared += int(np.count_nonzero(ref_words.any(0)))
+        x = x[:, : len(names)]  # v2 columns
         want, _ = _reference(index, stage, docs, text, qvec, tokens, pool)
         base = lf.base_names(len(CHANNELS))
         for name in base:
@@ -228,6 +263,7 @@ def test_row_products_and_no_memo_give_the_same_features(served, monkeypatch) ->
     index, stage, _, queries, qvecs = served
     monkeypatch.setattr(ltr_pool, "CORPUS_MEMO_ROWS", 0)
     monkeypatch.setattr(stage.docs, "full_csc", None)
+    monkeypatch.setattr(stage.words, "stacked_csc", None)
     assert _check(served, _pools(index, stage, queries[:5], qvecs[:5])) > 0
 
 
