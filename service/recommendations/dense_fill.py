@@ -42,21 +42,30 @@ def pending(engine: Engine, state: EngineState | None = None) -> dict[str, float
 
 
 def fill(engine: Engine) -> None:
-    """Encode every pending row, entity by entity (candidates first: they decide what is found),
-    publishing each as it completes; loops until nothing is pending."""
+    """Encode every pending row, entity by entity (candidates first: they decide what is found;
+    the smallest first, so the programmes and bases are complete minutes before 100,000
+    enterprise profiles are), publishing each as it completes; loops until nothing is pending.
+
+    Every service worker runs this fill; the vector folder's encoding lock
+    (indexing/vector_cache.py) lets one of them encode each folder while the others wait and
+    then map the written vectors."""
     t0 = time.perf_counter()
     while True:
         state = engine.latest
-        todo = [
-            e
-            for e in SOURCES
-            if e in state.candidates and state.candidates[e].index.pending is not None
-        ]
+        todo = sorted(
+            (
+                e
+                for e in SOURCES
+                if e in state.candidates and state.candidates[e].index.pending is not None
+            ),
+            key=lambda e: _pending_rows(state, e),
+        )
         if not todo and not engine.subjects_pending:
             break
         for entity in todo:
             _fill_entity(engine, entity, state)
-        for kind in list(engine.subjects_pending):
+        waiting = list(engine.subjects_pending.items())  # a copy: requests may change it
+        for kind, _ in sorted(waiting, key=lambda item: len(item[1][0])):
             _fill_subjects(engine, kind)
     if engine.dense_complete_s is None:
         engine.dense_complete_s = round(time.monotonic() - engine.loaded_at, 1)
@@ -66,6 +75,11 @@ def fill(engine: Engine) -> None:
         engine.dense_complete_s,
         time.perf_counter() - t0,
     )
+
+
+def _pending_rows(state: EngineState, entity: str) -> int:
+    pending = state.candidates[entity].index.pending
+    return 0 if pending is None else len(pending.positions)
 
 
 def _fill_entity(engine: Engine, entity: str, state: EngineState) -> None:
