@@ -7,8 +7,14 @@ vectors that are ready), a check of the first answers, each background fill as i
 and the service's own log lines. Prints JSON. Where the limit stops the run first, the figures
 say so (``full_dense_s`` null); extrapolate from ``bench encode``'s measured rate.
 
-    nice -n 10 python -m scripts.bench_encode_cold --enterprises 100000 --workers 2 \\
-        --limit-s 1080
+``--baseline-tree DIR`` (a ``git archive`` of an earlier commit) adds an A/B of the import
+step: the same sample imported by that tree's ``load_dir`` and by this one's, each in a
+process of its own started from its tree, into a fresh database each (its own migrations),
+alternating for ``--import-rounds``; the cold start then serves the last import of this tree.
+``--import-only`` stops after the A/B.
+
+    python -m scripts.bench_encode_cold --enterprises 100000 --workers 2 --limit-s 900 \\
+        --baseline-tree /tmp/cold/base
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +34,6 @@ from typing import Annotated, Any
 import httpx
 import psycopg
 import typer
-from psycopg.rows import dict_row
 
 
 def _serve(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
@@ -42,10 +48,34 @@ def _serve(env: dict[str, str], port: int, workers: int, log: Path) -> subproces
         return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
 
 
+POLLS = 8  # /health answers in a row (fresh connections, spread over the workers)
+
+
+def _poll(base: str) -> list[str]:
+    """The engine state in POLLS answers of /health, each on a new connection (the kernel hands
+    them to the workers in turn): every worker's state, not only the first one to answer."""
+    states = []
+    for _ in range(POLLS):
+        try:
+            states.append(str(httpx.get(f"{base}/health", timeout=10).json().get("engine")))
+        except (httpx.HTTPError, ValueError):
+            states.append("unreachable")
+    return states
+
+
 def _follow(
     base: str, proc: subprocess.Popen[bytes], t0: float, limit_s: float, first: Any
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"serving_s": None, "full_dense_s": None, "timeline": []}
+    """Seconds from the service's start until a worker serves (``serving_s``), every worker
+    does (``all_serving_s``), a worker reports full dense coverage, every worker does
+    (``full_dense_s``); the /health timeline with each change of state or coverage."""
+    out: dict[str, Any] = {
+        "serving_s": None,
+        "all_serving_s": None,
+        "first_full_dense_s": None,
+        "full_dense_s": None,
+        "timeline": [],
+    }
     last: Any = None
     while time.perf_counter() - t0 < limit_s:
         if proc.poll() is not None:
@@ -67,44 +97,130 @@ def _follow(
             raise RuntimeError("the recommendation engine failed to load")
         if state in ("partial", "ready") and out["serving_s"] is None:
             out["serving_s"] = now
-            out["first_answers"] = first(base)
-        if state == "ready":
-            out["full_dense_s"] = now
+        waiting = out["serving_s"] is not None and out["all_serving_s"] is None
+        if waiting and all(s in ("partial", "ready") for s in _poll(base)):
+            out["all_serving_s"] = round(time.perf_counter() - t0, 1)
+            out["first_answers"] = first(base)  # every worker serves: check what they say
+        if state == "ready" and out["first_full_dense_s"] is None:
+            out["first_full_dense_s"] = now
+        if out["first_full_dense_s"] is not None and all(s == "ready" for s in _poll(base)):
+            out["full_dense_s"] = round(time.perf_counter() - t0, 1)
+            out["health_at_full"] = health.get("engine_detail", {}).get("dense")
             break
         time.sleep(2.0)
     out["stopped_at_s"] = round(time.perf_counter() - t0, 1)
     return out
 
 
-def run(enterprises: int, workers: int, seed: int, limit_s: float) -> dict[str, Any]:
+_IMPORT = """
+import json, sys, time
+from pathlib import Path
+import psycopg
+from psycopg.rows import dict_row
+from service.reference import setup_database
+from service.sample.load import load_dir
+
+with psycopg.connect(sys.argv[1], row_factory=dict_row) as conn:
+    setup_database(conn)
+    t0 = time.perf_counter()
+    reports = load_dir(conn, Path(sys.argv[2]))
+    seconds = time.perf_counter() - t0
+kinds = {k: getattr(r, "seconds", None) for k, r in reports.items()}
+print(json.dumps({"seconds": round(seconds, 1), "kinds": kinds}))
+"""
+
+
+def import_in(tree: Path, server_uri: str, db: str, sample: Path) -> dict[str, Any]:
+    """``load_dir`` of ``tree`` (its own code and migrations) into a fresh database ``db``, in a
+    process started from that tree; seconds, per kind, and the load average around it."""
+    with psycopg.connect(server_uri, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {db}")
+    url = server_uri.replace("/postgres?", f"/{db}?")
+    env = {**os.environ, "PYTHONPATH": str(tree), "XIAOQI_DATABASE_URL": url}
+    load_before = round(os.getloadavg()[0], 2)
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT, url, str(sample)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = round(time.perf_counter() - t0, 1)
+    if done.returncode:
+        raise RuntimeError(f"import from {tree} failed: {done.stderr[-2000:]}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out |= {"tree": str(tree), "wall_s": wall, "url": url}
+    out["load_avg_1min"] = [load_before, round(os.getloadavg()[0], 2)]
+    return out
+
+
+def import_ab(
+    server_uri: str, sample: Path, baseline: Path | None, rounds: int
+) -> tuple[dict[str, Any], str]:
+    """Alternating imports (baseline first in each round); the figures and the URL of the
+    database this tree imported last (what the cold start serves)."""
+    here = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[dict[str, Any]]] = {"current": []}
+    if baseline is not None:
+        runs["baseline"] = []
+    for r in range(rounds):
+        if baseline is not None:
+            runs["baseline"].append(import_in(baseline.resolve(), server_uri, f"base_{r}", sample))
+        runs["current"].append(import_in(here, server_uri, f"cur_{r}", sample))
+    median = {k: sorted(x["seconds"] for x in v)[len(v) // 2] for k, v in runs.items()}
+    out: dict[str, Any] = {"seconds_median": median, "runs": runs}
+    if baseline is not None and median["current"]:
+        out["speedup"] = round(median["baseline"] / median["current"], 2)
+    return out, runs["current"][-1]["url"]
+
+
+def run(
+    enterprises: int,
+    workers: int,
+    seed: int,
+    limit_s: float,
+    baseline_tree: Path | None = None,
+    import_rounds: int = 1,
+    import_only: bool = False,
+) -> dict[str, Any]:
     from scripts.bench_checks import RequestGenerator, ResponseChecker
     from scripts.bench_serve import _drive, _token, free_port
     from scripts.sample_cli import generate_sample
     from service.embedded_pg import ensure_server, stop_server
-    from service.reference import setup_database
-    from service.sample.load import load_dir
 
     root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-cold-"))
     os.chmod(root, 0o755)
     figures: dict[str, Any] = {"enterprises": enterprises, "workers": workers}
     figures["load_avg_start"] = [round(x, 2) for x in os.getloadavg()]
+    figures["load_avg_1min_every_30s"] = samples = []
+    stop = threading.Event()
+
+    def sample_load() -> None:
+        while not stop.wait(30):
+            samples.append(round(os.getloadavg()[0], 2))
+
+    threading.Thread(target=sample_load, daemon=True).start()
     proc = None
     try:
         server = ensure_server(root / "pgdata")
-        with psycopg.connect(server.uri, row_factory=dict_row) as conn:
-            setup_database(conn)
         t0 = time.perf_counter()
         generate_sample(root / "sample", enterprises, seed)
         figures["generate_s"] = round(time.perf_counter() - t0, 1)
-        t0 = time.perf_counter()
-        with psycopg.connect(server.uri, row_factory=dict_row) as conn:
-            load_dir(conn, root / "sample")
-        figures["import_s"] = round(time.perf_counter() - t0, 1)
-        token = _token(server.uri)
-        gen = RequestGenerator(server.uri, seed)
+        figures["import"], url = import_ab(
+            server.uri, root / "sample", baseline_tree, import_rounds
+        )
+        figures["import_s"] = figures["import"]["runs"]["current"][-1]["seconds"]
+        if import_only:
+            figures["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+            return figures
+        token = _token(url)
+        gen = RequestGenerator(url, seed)
         env = {
             **os.environ,
-            "XIAOQI_DATABASE_URL": server.uri,
+            "XIAOQI_DATABASE_URL": url,
             "XIAOQI_VAR_DIR": str(root / "var"),
             "XIAOQI_MODE": "test",
         }
@@ -112,7 +228,7 @@ def run(enterprises: int, workers: int, seed: int, limit_s: float) -> dict[str, 
         def first(base: str) -> dict[str, Any]:
             reqs = gen.draw(20)
             lat, results, _, errors = _drive(base, token, reqs, 1)
-            checker = ResponseChecker(server.uri)
+            checker = ResponseChecker(url)
             for (kind, body), (_, _, status, data) in zip(reqs, results, strict=True):
                 checker.check(kind, body, status, data)
             every = sorted(x for xs in lat.values() for x in xs)
@@ -128,7 +244,12 @@ def run(enterprises: int, workers: int, seed: int, limit_s: float) -> dict[str, 
         port = free_port()
         t0 = time.perf_counter()
         proc = _serve(env, port, workers, root / "service.log")
-        figures["cold_service"] = _follow(f"http://127.0.0.1:{port}", proc, t0, limit_s, first)
+        cold = _follow(f"http://127.0.0.1:{port}", proc, t0, limit_s, first)
+        figures["cold_service"] = cold
+        before = figures["generate_s"] + figures["import_s"]
+        for key in ("serving_s", "all_serving_s", "full_dense_s"):
+            value = cold[key]
+            figures[f"from_nothing_{key}"] = None if value is None else round(before + value, 1)
         figures["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
         return figures
     finally:
@@ -138,6 +259,7 @@ def run(enterprises: int, workers: int, seed: int, limit_s: float) -> dict[str, 
             log = (root / "service.log").read_text(encoding="utf-8", errors="replace")
             keep = ("dense", "coverage", "encod", "load", "built", "Error", "Traceback")
             figures["service_log"] = [ln for ln in log.splitlines() if any(k in ln for k in keep)]
+        stop.set()
         stop_server(root / "pgdata")
         shutil.rmtree(root, ignore_errors=True)
 
@@ -147,10 +269,22 @@ def main(
     workers: Annotated[int, typer.Option(min=1, max=8, help="uvicorn worker processes")] = 2,
     seed: int = 7,
     limit_s: Annotated[float, typer.Option(help="stop following after this many seconds")] = 1080,
+    baseline_tree: Annotated[
+        Path | None, typer.Option(help="also import with this tree (A/B of the import step)")
+    ] = None,
+    import_rounds: Annotated[int, typer.Option(min=1, help="A/B rounds, alternating")] = 1,
+    import_only: Annotated[bool, typer.Option(help="stop after the import A/B")] = False,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
 ) -> None:
     """Cold start from nothing: generate, import, serve; seconds per step; prints JSON."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the service and db
-    print(json.dumps(run(enterprises, workers, seed, limit_s), ensure_ascii=False))
+    figures = run(enterprises, workers, seed, limit_s, baseline_tree, import_rounds, import_only)
+    figures["command"] = "python -m scripts.bench_encode_cold " + " ".join(sys.argv[1:])
+    text = json.dumps(figures, ensure_ascii=False)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
