@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import secrets
 import sys
@@ -33,6 +34,18 @@ def var_dir(root: Path, encoder: str | None) -> Path:
 
 def _step(root: Path, name: str) -> Path:
     return root / f".done-{name}"
+
+
+def _sample_limits(enterprises: int) -> None:
+    """A large world's generated files exceed the limits an uploaded import gets (200 MB, 1,000,000
+    rows): at 1,000,000 enterprises needs.jsonl is 790 MB and enterprises.csv 345 MB. Raised for
+    this process's own sample only; a value already set is kept."""
+    from service.config import get_settings
+
+    if enterprises > 200_000:
+        os.environ.setdefault("XIAOQI_IMPORT_MAX_EXPANDED_BYTES", str(4 << 30))
+        os.environ.setdefault("XIAOQI_IMPORT_MAX_ROWS", str(5 * enterprises))
+        get_settings.cache_clear()
 
 
 def prepare(root: Path, enterprises: int, seed: int, encoder: str | None) -> dict[str, Any]:
@@ -60,6 +73,7 @@ def prepare(root: Path, enterprises: int, seed: int, encoder: str | None) -> dic
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # stdout is the soak's JSON
             generate_sample(root / "sample", enterprises, seed)
+        _sample_limits(enterprises)
         with psycopg.connect(url, row_factory=dict_row) as conn:
             load_dir(conn, root / "sample")
         took["sample_s"] = round(time.perf_counter() - t0, 1)
