@@ -75,7 +75,11 @@ def sorted_postings(bm25: bm25s.BM25) -> bm25s.BM25:
     """TermMatcher binary-searches each term's document ids: make sure they are ascending
     (bm25s builds them so; this checks it in one vectorised pass and repairs it otherwise)."""
     s = bm25.scores
-    indptr, indices = np.asarray(s["indptr"]), np.asarray(s["indices"])
+    # plain ndarrays over the mapped files: np.memmap's indexing (a memmap scalar per item,
+    # __array_finalize__ per slice) costs more than the read itself, term by term per query
+    for name in ("data", "indices", "indptr"):
+        s[name] = np.asarray(s[name])
+    indptr, indices = s["indptr"], s["indices"]
     if len(indices) < 2:
         return bm25
     step_down = np.diff(indices) <= 0

@@ -124,7 +124,7 @@ class HybridIndex:
         tid = self.bm25.vocab_dict.get(term)
         if tid is not None:
             s = self.bm25.scores
-            out.append(s["indices"][s["indptr"][tid] : s["indptr"][tid + 1]])
+            out.append(s["indices"][s["indptr"].item(tid) : s["indptr"].item(tid + 1)])
         if self.delta is not None and term in self.delta.postings:
             out.append(self.delta.postings[term][0])
         return out
@@ -157,7 +157,7 @@ class HybridIndex:
         if tid is None:
             return 0
         indptr = self.bm25.scores["indptr"]
-        return int(indptr[tid + 1] - indptr[tid])
+        return int(indptr.item(tid + 1) - indptr.item(tid))
 
     def exact_copy(self) -> HybridIndex:
         """The same index with brute-force dense search (the benchmark's baseline); shares the
@@ -241,7 +241,7 @@ class HybridIndex:
         for t in terms:
             tid = vocab.get(t)
             if tid is not None:
-                lo, hi = indptr[tid], indptr[tid + 1]
+                lo, hi = indptr.item(tid), indptr.item(tid + 1)
                 # a document occurs once in a term's postings, so plain fancy-index += is exact
                 # (and an order of magnitude faster than np.add.at)
                 scores[indices[lo:hi]] += data[lo:hi]

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
+import orjson
 
 from indexing.artefacts import Damaged, Mismatch, folder_lock, read_manifest, write_manifest
+from indexing.lazy_row import LazyRow
 
 SNAPSHOT_MANIFEST = "snapshot.json"
 STORE_VERSION = 1
@@ -38,6 +40,8 @@ class StringColumn(Sequence[str]):
 
     def __init__(self, offsets: np.ndarray, data: np.ndarray) -> None:
         self.offsets, self.data = offsets, data
+        # a memoryview slices without copying the bytes twice (ndarray slice, then bytes())
+        self._bytes = memoryview(np.ascontiguousarray(data).data).cast("B")
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -49,8 +53,9 @@ class StringColumn(Sequence[str]):
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
-        return bytes(self.data[lo:hi]).decode("utf-8")
+        # ndarray.item(i): a Python int directly (offsets[i] builds a numpy scalar first)
+        offsets = self.offsets
+        return str(self._bytes[offsets.item(i) : offsets.item(i + 1)], "utf-8")
 
     def __iter__(self) -> Iterator[str]:
         blob, cuts = self.data.tobytes(), self.offsets.tolist()
@@ -62,6 +67,15 @@ def _strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     return offsets, np.frombuffer(b"".join(encoded), dtype=np.uint8)
+
+
+def _json_value(text: str) -> Any:
+    """orjson reads the lists a column holds several times faster; json for what it refuses
+    (integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class Column:
@@ -80,12 +94,12 @@ class Column:
         return len(self.strings) if self.strings is not None else len(self.values)  # type: ignore[arg-type]
 
     def get(self, i: int) -> Any:
-        if self.null is not None and self.null[i]:
+        if self.null is not None and self.null.item(i):
             return None
         if self.strings is not None:
             text = self.strings[i]
-            return json.loads(text) if self.kind == "json" else text
-        return self.values[i].item()  # type: ignore[index]
+            return _json_value(text) if self.kind == "json" else text
+        return self.values.item(i)  # type: ignore[union-attr]
 
     def all(self) -> list[Any]:
         if self.strings is not None:
@@ -141,7 +155,8 @@ class StoredTable:
         self.count = int(meta["count"])
 
     def row(self, i: int) -> dict[str, Any]:
-        return {name: col.get(i) for name, col in self.columns.items()}
+        """Row ``i``: its columns are decoded when first read (see LazyRow)."""
+        return LazyRow(self.columns, i)
 
     def values(self, key: str) -> list[Any]:
         """Every row's ``key`` (None where the rows have no such key)."""
@@ -219,7 +234,9 @@ def load_table(directory: Path, expect: dict[str, Any]) -> StoredTable | None:
 
 def _mapped(directory: Path, body: dict[str, Any]) -> StoredTable:
     def load(name: str) -> np.ndarray:
-        return np.load(directory / name, mmap_mode="r", allow_pickle=False)
+        # a plain ndarray over the mapped file: np.memmap's own indexing (a memmap scalar per
+        # item, __array_finalize__ per slice) costs several times a read of the value itself
+        return np.asarray(np.load(directory / name, mmap_mode="r", allow_pickle=False))
 
     count = int(body["count"])
     columns = {}
@@ -252,6 +269,7 @@ class _nothing:
 __all__ = [
     "SNAPSHOT_MANIFEST",
     "Damaged",
+    "LazyRow",
     "Mismatch",
     "StoredTable",
     "StringColumn",

@@ -15,6 +15,7 @@ request goes on. A first load, a TRUNCATE, or more than ``MAX_CHANGES`` at once 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from indexing.token_store import TokenStore, load_or_extend
+from indexing.vector_cache import text_hash
 from models.encoder import Encoder, load_encoder
 from models.graph import PartnershipGraph
 from models.ranker import Ranker
@@ -46,6 +49,7 @@ from service.recommendations.state import (
     EngineState,
     SubjectVectors,
     _empty_state,
+    subject_texts,
 )
 
 __all__ = [
@@ -91,6 +95,8 @@ class Engine:
         self.pruned_at = time.monotonic()  # the change log is pruned at most every few minutes
         self._query_cache: dict[str, np.ndarray] = {}
         self._token_cache: dict[str, list[str]] = {}
+        self.subject_tokens: TokenStore | None = None  # stored subjects' query tokens
+        self._used: tuple[PartnershipGraph | None, dict[Any, int]] = (None, {})  # capacity_left
         self.applied: dict[str, Any] = {}  # last delta: rows per entity, seconds (for /health)
         # A cold build with at least this many texts to encode serves first and encodes in the
         # background (dense_fill.py); None: encode everything before serving.
@@ -131,7 +137,23 @@ class Engine:
         # model and tokenizer lazily, jieba loads its dictionaries on first use.
         engine.encoder.encode_queries(["产教融合"])
         tokenize("产教融合")
+        engine.load_subject_tokens(conn)
         return engine
+
+    def load_subject_tokens(self, conn: psycopg.Connection[Any]) -> None:
+        """The stored subjects' query tokens, kept by text hash like their query vectors
+        (indexing/token_store.py): loaded from the index folder, the texts it lacks read and
+        tokenized once. A subject whose text changed since is tokenized at request time."""
+        hashes = [h for vectors in self.latest.subjects.values() for h, _ in vectors.slot.values()]
+        texts = functools.partial(subject_texts, conn)
+        try:
+            directory = self.index_dir / "subjects" / "tokens"
+            self.subject_tokens = load_or_extend(
+                directory, np.array(hashes, dtype="S8"), texts, tokenize
+            )
+        except (OSError, ValueError, psycopg.Error) as exc:  # serving goes on (jieba per text)
+            conn.rollback()
+            log.warning("subject tokens not stored: %s", exc)
 
     # ----------------------------------------------------------------- the state
     @property
@@ -346,20 +368,30 @@ class Engine:
         snapshots, vectors, BM25, graph and ranker are shared, not reloaded."""
         state = self._state
         exact = {e: replace(c, index=c.index.exact_copy()) for e, c in state.candidates.items()}
-        return Engine(
+        twin = Engine(
             encoder=self.encoder,
             index_dir=self.index_dir,
             ranker_dir=self.ranker_dir,
             exact=True,
             state=replace(state, candidates=MappingProxyType(exact)),
         )
+        twin.subject_tokens = self.subject_tokens
+        return twin
 
     def capacity_left(self, entity: str, row: dict[str, Any]) -> int | None:
-        """Capacity (or slots) minus current active partnerships, from the pinned graph."""
+        """Capacity (or slots) minus current active partnerships, from the pinned graph (the
+        partnerships counted once per graph: a published graph never changes)."""
         if entity not in CAPACITY:
             return None
         column, partner_type = CAPACITY[entity]
-        used = len(self.graph.neighbours((entity, int(row["id"])), partner_type))
+        graph = self.graph
+        memo = self._used
+        if memo[0] is not graph:
+            memo = self._used = (graph, {})
+        node = (entity, int(row["id"]))
+        used = memo[1].get(node)
+        if used is None:
+            used = memo[1][node] = len(graph.neighbours(node, partner_type))
         return int(row.get(column) or 0) - used
 
     # ----------------------------------------------------------------- queries
@@ -383,8 +415,11 @@ class Engine:
         return vec
 
     def query_tokens(self, text: str) -> list[str]:
-        """jieba tokens of a query text, kept per text (subjects ask again and again)."""
+        """jieba tokens of a query text: a stored subject's from the token store (built at
+        load), others tokenized and kept per text (subjects ask again and again)."""
         tokens = self._token_cache.get(text)
+        if tokens is None and self.subject_tokens is not None:
+            tokens = self.subject_tokens.get(text_hash(text))
         if tokens is None:
             tokens = tokenize(text)
             if len(self._token_cache) > 16_384:

@@ -102,16 +102,24 @@ def quota_guard(engine: Engine, settings: Settings, school_of: Any) -> Guard:
     serving = g.schools_serving()
     served_cache: dict[int, set[str]] = {}
 
+    # one decision per (school side, industries) for this request: candidates of a pool share
+    # a few industry sets, and the graph and quotas are fixed while the request runs
+    decided: dict[tuple[Any, tuple[str, ...]], str | None] = {}
+
     def check(s: Subject, row: dict[str, Any]) -> str | None:
         school_node, industries = school_of(s, row)
         if school_node is None:
             return None
+        key = (school_node, tuple(industries))
+        if key in decided:
+            return decided[key]
         sid = g.school_of(school_node)
         if sid is None:
+            decided[key] = None
             return None
         if sid not in served_cache:
             served_cache[sid] = g.industries_served_by_school(sid)
-        return G.guard_quotas(
+        decided[key] = G.guard_quotas(
             g,
             school_node,
             industries,
@@ -120,5 +128,6 @@ def quota_guard(engine: Engine, settings: Settings, school_of: Any) -> Guard:
             schools_serving=serving,
             served=served_cache[sid],
         )
+        return decided[key]
 
     return check

@@ -107,11 +107,13 @@ def rank(
 
     excluded: Counter[str] = Counter()
     kept = []
+    rows = snap.rows
     for hit in hits:
-        row = snap.rows[hit.position]
-        blocked = next((code for g in guards if (code := g(subject, row)) is not None), None)
-        if blocked:
-            excluded[blocked] += 1
+        row = rows[hit.position]
+        for guard in guards:  # the first guard that blocks names the reason
+            if (code := guard(subject, row)) is not None:
+                excluded[code] += 1
+                break
         else:
             kept.append((hit, row))
     timer.lap("guards")
@@ -126,7 +128,7 @@ def rank(
     firms = g.subject_firms(subject.node) if subject.node else set()
     subject_divisions = frozenset(F.divisions(subject.industries))
     for hit, row in kept:
-        overlap, shared = F.industry_overlap(subject_divisions, row["divisions"])
+        overlap, shared = _overlap(subject_divisions, tuple(row["divisions"]))
         same_city = bool(subject.city_code) and subject.city_code == row.get("city_code")
         dist = None
         if subject.lat is not None and row.get("lat") is not None:
@@ -149,10 +151,10 @@ def rank(
             "major_fit": round(min(1.0, major_fit), 4),
             "same_city": 1.0 if same_city else 0.0,
             "proximity": round(F.proximity(dist), 4),
-            "capacity_left": round(F.capacity_score(cap), 4),
+            "capacity_left": _capacity_score(cap),
             "kind_fit": round(_kind_fit(subject, row), 4),
-            "peer_partners": round(math.log1p(peers), 4),
-            "load": round(math.log1p(load), 4),
+            "peer_partners": _log1p(peers),
+            "load": _log1p(load),
         }
         rows_x.append(F.PairFeatures(values).vector())
         details.append((hit, row, values, shared, same_city, dist, cap, peers, load))
@@ -197,6 +199,22 @@ def rank(
     return out, dict(excluded)
 
 
+# Memoised feature parts: the same few values recur across a pool's candidates (and requests).
+@functools.lru_cache(maxsize=65_536)
+def _overlap(subject: frozenset[str], candidate: tuple[str, ...]) -> tuple[float, list[str]]:
+    return F.industry_overlap(subject, candidate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capacity_score(left: int | None) -> float:
+    return round(F.capacity_score(left), 4)
+
+
+@functools.lru_cache(maxsize=4096)
+def _log1p(n: int) -> float:
+    return round(math.log1p(n), 4)
+
+
 def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
     if subject.school_kind:  # a school asks; the candidate enterprise has needs of some kinds
         return F.kind_fit(subject.school_kind, row.get("need_kinds") or [])
@@ -206,16 +224,22 @@ def _kind_fit(subject: Subject, row: dict[str, Any]) -> float:
 
 
 def _industry_terms(row: dict[str, Any]) -> frozenset[str]:
-    """Words of the candidate's industry labels and fields, memoised on the row."""
+    """Words of the candidate's industry labels and fields, memoised on the row and by the
+    codes and fields themselves (few combinations recur across a large snapshot's rows, most of
+    which are read again long after their decoded row was dropped)."""
     terms = row.get("_industry_terms")
     if terms is None:
         codes = row.get("industry_codes") or row.get("industries") or []
-        terms = frozenset().union(
-            *(_terms_of(industry_label(c)) for c in codes),
-            *(_terms_of(f) for f in row.get("fields") or []),
-        )
+        terms = _terms_of_labels(tuple(codes), tuple(row.get("fields") or []))
         row["_industry_terms"] = terms
     return terms
+
+
+@functools.lru_cache(maxsize=65_536)
+def _terms_of_labels(codes: tuple[str, ...], fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(
+        *(_terms_of(industry_label(c)) for c in codes), *(_terms_of(f) for f in fields)
+    )
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -137,22 +137,26 @@ def _store_and_render(
     for n, ((subject, items, excluded), rec_ids) in enumerate(
         zip(per_subject, stored_ids, strict=True)
     ):
+        # the items as plain data, validated into their models by pydantic's core in one pass
+        # (cheaper than building an Item and its Reasons one Python call at a time)
         results.append(
-            S.SubjectResult(
-                subject=subject.label,
-                items=[
-                    S.Item(
-                        rank=i + 1,
-                        recommendation_id=rid,
-                        candidate=_candidate_view(engine, entity, it.row),
-                        score=it.score,
-                        features=it.features,
-                        reasons=[S.Reason(**r) for r in it.reasons],
-                    )
-                    for i, (it, rid) in enumerate(zip(items, rec_ids, strict=True))
-                ],
-                excluded=excluded,
-                notice=(notices or {}).get(n),
+            S.SubjectResult.model_validate(
+                {
+                    "subject": subject.label,
+                    "items": [
+                        {
+                            "rank": i + 1,
+                            "recommendation_id": rid,
+                            "candidate": _candidate_view(engine, entity, it.row),
+                            "score": it.score,
+                            "features": it.features,
+                            "reasons": it.reasons,
+                        }
+                        for i, (it, rid) in enumerate(zip(items, rec_ids, strict=True))
+                    ],
+                    "excluded": excluded,
+                    "notice": (notices or {}).get(n),
+                }
             )
         )
     return S.RecommendationResponse(

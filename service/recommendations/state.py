@@ -67,6 +67,18 @@ SUBJECTS: dict[str, tuple[RowsOf, TextOf, tuple[str, ...]]] = {
 }
 
 
+def subject_texts(conn: Any) -> list[tuple[bytes, str]]:
+    """(text hash, query text) of every stored subject, read in one transaction that is ended
+    before the caller works on them (no transaction stays open while jieba runs)."""
+    out = []
+    for loader, text_of, _ in SUBJECTS.values():
+        for row in loader(conn):
+            text = text_of(row)
+            out.append((text_hash(text), text))
+    conn.rollback()
+    return out
+
+
 @dataclass(frozen=True)
 class Candidates:
     snapshot: Snapshot

@@ -11,6 +11,7 @@ import pytest
 from indexing.artefacts import Damaged, Mismatch
 from indexing.snapshot_store import (
     SNAPSHOT_MANIFEST,
+    LazyRow,
     StringColumn,
     Unstorable,
     load_table,
@@ -45,7 +46,9 @@ def test_rows_texts_arrays_and_groups_come_back_exactly(tmp_path: Path) -> None:
     assert table.values("absent") == [None, None, None]
     assert list(table.texts) == TEXTS and table.texts[2] == TEXTS[2]
     assert isinstance(table.texts, StringColumn) and table.texts[0:2] == TEXTS[:2]
-    assert isinstance(table.arrays["ids"], np.memmap)  # mapped, not read into memory
+    # a plain ndarray over the mapped file, not read into memory
+    ids = table.arrays["ids"]
+    assert type(ids) is np.ndarray and isinstance(ids.base, np.memmap)
     assert table.arrays["ids"].tolist() == [7, 9, 12]
     assert {k: v.tolist() for k, v in table.groups["region"].items()} == {
         "410100": [0, 2],
@@ -95,3 +98,41 @@ def test_rows_the_layout_cannot_hold_are_refused(tmp_path: Path) -> None:
     with pytest.raises(Unstorable):
         save_table(tmp_path, rows=[{"a": object()}], texts=["x"], arrays={}, groups={}, meta={})
     assert not (tmp_path / SNAPSHOT_MANIFEST).exists()
+
+
+def test_a_lazy_row_reads_single_columns_and_lists_as_the_whole_dict(tmp_path: Path) -> None:
+    """Rows decode a column when it is read; anything that lists the row decodes it whole, in
+    the stored order, so it stays the dict it was saved from (json, ==, copies, pickling)."""
+    import copy
+    import json
+    import pickle
+
+    _save(tmp_path)
+    table = load_table(tmp_path, {"entity": "enterprise", "schema": "s1"})
+    assert table is not None
+    row = table.row(0)
+    assert isinstance(row, LazyRow) and dict.__len__(row) == 1  # the first column only
+    assert row["id"] == 7 and row.get("codes") == ["C3421"] and row.get("park_id") is None
+    assert dict.__len__(row) == 3  # only what was read
+    assert "lat" in row and "absent" not in row and row.get("absent", 5) == 5
+    with pytest.raises(KeyError):
+        row["absent"]
+    row["_memo"] = frozenset({"x"})  # callers keep per-row facts on it
+    assert list(row) == [*ROWS[0], "_memo"] and len(row) == len(ROWS[0]) + 1
+    assert row == {**ROWS[0], "_memo": frozenset({"x"})}
+    for i, expected in enumerate(ROWS):
+        fresh = table.row(i)
+        assert fresh == expected and expected == table.row(i) and fresh != {}
+        assert dict(table.row(i)) == expected and {**table.row(i)} == expected
+        assert json.dumps(table.row(i), ensure_ascii=False) == json.dumps(
+            expected, ensure_ascii=False
+        )
+        assert pickle.loads(pickle.dumps(table.row(i))) == expected
+        assert copy.copy(table.row(i)) == expected and table.row(i).copy() == expected
+        assert list(table.row(i).items()) == list(expected.items())
+        assert table.row(i).pop("id") == expected["id"]
+        gone = table.row(i)
+        del gone["id"]
+        assert "id" not in gone and gone.get("id") is None and len(gone) == len(expected) - 1
+        assert repr(table.row(i)) == repr(expected)
+    assert table.row(1)["n"] == 2**40 and table.row(1).get("name") == ""
