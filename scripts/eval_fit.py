@@ -79,24 +79,44 @@ def capture(p: Prepared, adapters: Adapters | None = None) -> Captured:
     return Captured(p, stage, [x for _, x in rows], ys, [pool for pool, _ in rows])
 
 
+# dense channels whose adapter is trained contrastively (ltr.fit_adapter_contrastive: every
+# document of the corpus a negative); the others get the ridge adapter (ltr.fit_adapter)
+CONTRASTIVE_CHANNELS: frozenset[str] = frozenset()  # {"minilm"}: not yet validated by the served CV
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.where(n > 1e-6, x / np.maximum(n, 1e-6), 0.0)
+
+
 def fit_adapters(preps: Sequence[Prepared], keep: Callable[[str], bool]) -> Adapters:
     """One query adapter per dense channel from the kept queries' (query, relevant document)
     pairs of every benchmark where both sides have that channel."""
     out: Adapters = []
-    for _, lo, hi in preps[0].channels:
+    for name, lo, hi in preps[0].channels:
         qs, ds = [], []
+        groups = []  # per benchmark: its queries, its documents, the kept relevant pairs
         for p in preps:
             pos_of = {d: j for j, d in enumerate(p.bench.doc_ids)}
+            docs = _unit(np.asarray(p.index.vectors[:, lo:hi], dtype=np.float32))
+            queries = _unit(p.query_vecs[:, lo:hi])
+            pairs = []
             for i, qid in enumerate(p.bench.query_ids):
-                q = p.query_vecs[i, lo:hi]
-                if not keep(qid) or np.linalg.norm(q) < 1e-6:
+                if not keep(qid) or not queries[i].any():
                     continue
                 for doc, grade in p.bench.qrels.get(qid, {}).items():
-                    d = p.index.vectors[pos_of[doc], lo:hi] if doc in pos_of else None
-                    if grade > 0 and d is not None and np.linalg.norm(d) > 1e-6:
-                        qs.append(q / np.linalg.norm(q))
-                        ds.append(d / np.linalg.norm(d))
-        out.append(ltr.fit_adapter(np.stack(qs), np.stack(ds)) if len(qs) >= 50 else None)
+                    j = pos_of.get(doc)
+                    if grade > 0 and j is not None and docs[j].any():
+                        qs.append(queries[i])
+                        ds.append(docs[j])
+                        pairs.append((i, j))
+            groups.append((queries, docs, np.array(pairs, dtype=np.int64).reshape(-1, 2)))
+        if len(qs) < 50:
+            out.append(None)
+        elif name in CONTRASTIVE_CHANNELS:
+            out.append(ltr.fit_adapter_contrastive(groups))
+        else:
+            out.append(ltr.fit_adapter(np.stack(qs), np.stack(ds)))
     return out
 
 
@@ -282,6 +302,7 @@ def fit(
         "selection": {"grid": grid, "inner_cv_ndcg10": means, "inner_folds": INNER_FOLDS},
         "adapters": use,
         "adapter_ridge": ltr.ADAPTER_RIDGE,
+        "adapter_contrastive": {"channels": sorted(CONTRASTIVE_CHANNELS), **ltr.CONTRASTIVE},
         "command": command,
         "cv": cv or {},
         "python": platform.python_version(),
