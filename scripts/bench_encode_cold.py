@@ -158,7 +158,11 @@ def import_in(tree: Path, server_uri: str, db: str, sample: Path) -> dict[str, A
 
 
 def import_ab(
-    server_uri: str, sample: Path, baseline: Path | None, rounds: int
+    server_uri: str,
+    sample: Path,
+    baseline: Path | None,
+    rounds: int,
+    out: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Alternating imports (baseline first in each round); the figures and the URL of the
     database this tree imported last (what the cold start serves)."""
@@ -166,12 +170,14 @@ def import_ab(
     runs: dict[str, list[dict[str, Any]]] = {"current": []}
     if baseline is not None:
         runs["baseline"] = []
+    out = {} if out is None else out
+    out["runs"] = runs  # filled as each import completes
     for r in range(rounds):
         if baseline is not None:
             runs["baseline"].append(import_in(baseline.resolve(), server_uri, f"base_{r}", sample))
         runs["current"].append(import_in(here, server_uri, f"cur_{r}", sample))
     median = {k: sorted(x["seconds"] for x in v)[len(v) // 2] for k, v in runs.items()}
-    out: dict[str, Any] = {"seconds_median": median, "runs": runs}
+    out["seconds_median"] = median
     if baseline is not None and median["current"]:
         out["speedup"] = round(median["baseline"] / median["current"], 2)
     return out, runs["current"][-1]["url"]
@@ -185,7 +191,12 @@ def run(
     baseline_tree: Path | None = None,
     import_rounds: int = 1,
     import_only: bool = False,
+    figures: dict[str, Any] | None = None,
+    total_s: float | None = None,
 ) -> dict[str, Any]:
+    """Every step's figures, filled into ``figures`` as they come (a run stopped early keeps
+    what it measured). ``total_s``: follow the service only until this many seconds after the
+    start of the whole run (``limit_s`` at most)."""
     from scripts.bench_checks import RequestGenerator, ResponseChecker
     from scripts.bench_serve import _drive, _token, free_port
     from scripts.sample_cli import generate_sample
@@ -193,7 +204,9 @@ def run(
 
     root = Path(tempfile.mkdtemp(prefix="xiaoqi-bench-cold-"))
     os.chmod(root, 0o755)
-    figures: dict[str, Any] = {"enterprises": enterprises, "workers": workers}
+    started = time.perf_counter()
+    figures = {} if figures is None else figures
+    figures |= {"enterprises": enterprises, "workers": workers}
     figures["load_avg_start"] = [round(x, 2) for x in os.getloadavg()]
     figures["load_avg_1min_every_30s"] = samples = []
     stop = threading.Event()
@@ -209,8 +222,9 @@ def run(
         t0 = time.perf_counter()
         generate_sample(root / "sample", enterprises, seed)
         figures["generate_s"] = round(time.perf_counter() - t0, 1)
-        figures["import"], url = import_ab(
-            server.uri, root / "sample", baseline_tree, import_rounds
+        figures["import"] = {}
+        _, url = import_ab(
+            server.uri, root / "sample", baseline_tree, import_rounds, figures["import"]
         )
         figures["import_s"] = figures["import"]["runs"]["current"][-1]["seconds"]
         if import_only:
@@ -244,6 +258,9 @@ def run(
         port = free_port()
         t0 = time.perf_counter()
         proc = _serve(env, port, workers, root / "service.log")
+        if total_s is not None:
+            limit_s = min(limit_s, total_s - (time.perf_counter() - started))
+        figures["follow_limit_s"] = round(limit_s, 1)
         cold = _follow(f"http://127.0.0.1:{port}", proc, t0, limit_s, first)
         figures["cold_service"] = cold
         before = figures["generate_s"] + figures["import_s"]
@@ -275,16 +292,24 @@ def main(
     import_rounds: Annotated[int, typer.Option(min=1, help="A/B rounds, alternating")] = 1,
     import_only: Annotated[bool, typer.Option(help="stop after the import A/B")] = False,
     out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    total_s: Annotated[
+        float | None, typer.Option(help="stop following this many seconds after the start")
+    ] = None,
 ) -> None:
     """Cold start from nothing: generate, import, serve; seconds per step; prints JSON."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the service and db
-    figures = run(enterprises, workers, seed, limit_s, baseline_tree, import_rounds, import_only)
-    figures["command"] = "python -m scripts.bench_encode_cold " + " ".join(sys.argv[1:])
-    text = json.dumps(figures, ensure_ascii=False)
-    print(text)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
+    figures: dict[str, Any] = {
+        "command": "python -m scripts.bench_encode_cold " + " ".join(sys.argv[1:])
+    }
+    try:
+        run(enterprises, workers, seed, limit_s, baseline_tree, import_rounds, import_only,
+            figures, total_s)  # fmt: skip
+    finally:  # also when stopped (SIGTERM, an error): what was measured is printed
+        text = json.dumps(figures, ensure_ascii=False)
+        print(text)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
