@@ -112,15 +112,16 @@ def repairs() -> list[dict[str, Any]]:
 
 
 @contextmanager
-def folder_lock(directory: Path) -> Iterator[None]:
+def folder_lock(directory: Path, name: str = ".lock") -> Iterator[None]:
     """An exclusive advisory lock on ``directory`` across processes (fcntl; a no-op where
-    there is none): writers and loaders of one folder's artefacts take turns."""
+    there is none): writers and loaders of one folder's artefacts take turns. ``name``: the
+    lock file, for a second lock on the same folder."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with (directory / ".lock").open("a+b") as handle:
+    with (directory / name).open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -147,19 +147,10 @@ def _lookup(
 
 @contextmanager
 def encoding_lock(directory: Path) -> Iterator[None]:
-    """The folder's encoding lock (``.encoding.lock``, fcntl, across processes; a no-op where
-    there is none): held by the one process encoding the folder's missing vectors."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    """The folder's encoding lock (``.encoding.lock``): held by the one process encoding the
+    folder's missing vectors, beside the short folder lock of reads and writes."""
+    with folder_lock(directory, ".encoding.lock"):
         yield
-        return
-    with (directory / ".encoding.lock").open("a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_cached(
